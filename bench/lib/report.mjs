@@ -1,0 +1,241 @@
+// results.md (tables) and results.svg (a hand-drawn bar chart) from results.json.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const COLS = [
+  ['service', 'service'],
+  ['socketio', 'socket.io'],
+  ['ws', 'ws'],
+];
+const COLORS = { service: '#2b6cb0', socketio: '#dd6b20', ws: '#38a169', floor: '#718096' };
+
+const v = (x, unit = '') => (x === null || x === undefined ? 'n/a' : `${x}${unit}`);
+const mp = (r) => (r && r.n ? `${v(r.median)} / ${v(r.p99)}` : 'n/a');
+const ratio = (a, b) => (a && b ? `${(a / b).toFixed(1)}×` : 'n/a');
+
+export function writeReports(results, outDir) {
+  fs.writeFileSync(path.join(outDir, 'results.md'), markdown(results));
+  fs.writeFileSync(path.join(outDir, 'results.svg'), svg(results));
+}
+
+function markdown(r) {
+  const m = r.meta;
+  const o = m.options;
+  const T = r.targets;
+  const lines = [];
+  const measured = COLS.filter(([k]) => T[k]).map(([, l]) => l);
+  lines.push('# Benchmark results', '');
+  lines.push(
+    `${m.mode} run, ${m.started}, ${m.seconds ?? '?'} s. ${m.cores} cores (${m.cpu_model}), ${m.memory_gib} GiB, Node ${m.node}. ` +
+      `Service on ${m.database} and ${m.bus}. ${m.pinned ? `Server pinned to core ${m.pinned.server_cores}, ${m.generators} load-generator processes to core(s) ${m.pinned.generator_cores}` : `${m.generators} load-generator processes, not pinned`}. ` +
+      `Measured: ${measured.join(', ') || 'nothing'}. All times in ms, "median / p99"; everything on 127.0.0.1.`,
+    '',
+  );
+  if (!T.service) lines.push('**The service was not measured in this run: only the peers.**', '');
+
+  // 1
+  lines.push('## 1. Connect-to-state', '');
+  lines.push(
+    `From starting a WebSocket connect to holding the first \`session_update\`. Sessions of ${o['connect-sizes'].join(' and ')} interactions ` +
+      `(prompt ${o['prompt-bytes']} B, response ${o['response-bytes']} B each), spread over ${o['connect-sessions']} sessions per size; ` +
+      `concurrency 1 = ${o['connect-samples']} sequential connects, otherwise ${o['connect-rounds']} rounds of that many simultaneous connects. ` +
+      'The floor is a bare ws server sending one frame of the same size on connect; "× floor" compares medians (p99s in brackets).',
+    '',
+  );
+  lines.push('| interactions | concurrent | frame bytes | service | × floor | SQL / connect | socket.io | × floor | ws | × floor | floor | generator CPU (svc / sio / ws) |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  const keys = [];
+  for (const [k] of COLS) for (const row of T[k]?.connect ?? []) if (!keys.some((x) => x[0] === row.interactions && x[1] === row.concurrency)) keys.push([row.interactions, row.concurrency]);
+  for (const [size, conc] of keys) {
+    const get = (k) => T[k]?.connect?.find((x) => x.interactions === size && x.concurrency === conc);
+    const floor = r.floor.find((x) => x.interactions === size && x.concurrency === conc);
+    const fr = (x) => (x && floor ? `${ratio(x.median, floor.median)} (${ratio(x.p99, floor.p99)})` : 'n/a');
+    const s = get('service');
+    lines.push(
+      `| ${size} | ${conc} | ${get('service')?.frame_bytes ?? get('ws')?.frame_bytes ?? 'n/a'} | ${mp(s)} | ${fr(s)} | ${v(s?.sql_statements_per_connect)} | ` +
+        `${mp(get('socketio'))} | ${fr(get('socketio'))} | ${mp(get('ws'))} | ${fr(get('ws'))} | ${mp(floor)} | ` +
+        `${COLS.map(([k]) => v(get(k)?.generator_cpu?.percent_of_one_core, '%')).join(' / ')} |`,
+    );
+  }
+  lines.push('');
+
+  // 2
+  lines.push('## 2. Fan-out', '');
+  lines.push(
+    `One write (REST append of ${o['append-bytes']} B to an interaction) to its delivery at every subscriber, all deliveries pooled; ` +
+      `${o['fanout-writes']} writes per size, each after the previous one reached every subscriber. "last" is the median time to the last subscriber.`,
+    '',
+  );
+  lines.push('| subscribers | service | last | socket.io | last | ws | last | generator CPU (svc / sio / ws) |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  const ns = [...new Set(COLS.flatMap(([k]) => (T[k]?.fanout ?? []).map((x) => x.subscribers)))];
+  for (const n of ns) {
+    const get = (k) => T[k]?.fanout?.find((x) => x.subscribers === n);
+    lines.push(
+      `| ${n} on 1 session | ${COLS.map(([k]) => `${mp(get(k))} | ${v(get(k)?.last_delivery?.median)}`).join(' | ')} | ` +
+        `${COLS.map(([k]) => v(get(k)?.generator_cpu?.percent_of_one_core, '%')).join(' / ')} |`,
+    );
+  }
+  const sp = (k) => T[k]?.spread;
+  if (COLS.some(([k]) => sp(k))) {
+    const any = COLS.map(([k]) => sp(k)).find(Boolean);
+    lines.push(
+      `| ${any.sessions} sessions × ${any.subscribers_per_session} (${any.writes} writes, ${any.writes_in_flight} in flight) | ` +
+        `${COLS.map(([k]) => `${mp(sp(k))} | n/a`).join(' | ')} | ${COLS.map(([k]) => v(sp(k)?.generator_cpu?.percent_of_one_core, '%')).join(' / ')} |`,
+    );
+  }
+  lines.push('');
+  lines.push('Messages delivered per second at saturation (writes kept in flight for the whole window):', '');
+  lines.push('| setup | service | socket.io | ws | server CPU (svc / sio / ws) | generator CPU (svc / sio / ws) |');
+  lines.push('|---|---|---|---|---|---|');
+  const satBig = (k) => T[k]?.fanout?.find((x) => x.saturation)?.saturation;
+  const bigN = COLS.map(([k]) => T[k]?.fanout?.find((x) => x.saturation)?.subscribers).find(Boolean);
+  const satRow = (label, f) =>
+    lines.push(
+      `| ${label} | ${COLS.map(([k]) => (f(k) ? `${v(f(k).messages_per_second)} (${f(k).writes} writes, ${f(k).delivered}/${f(k).expected})` : 'n/a')).join(' | ')} | ` +
+        `${COLS.map(([k]) => v(f(k)?.server_cpu_percent, '%')).join(' / ')} | ${COLS.map(([k]) => v(f(k)?.generator_cpu?.percent_of_one_core, '%')).join(' / ')} |`,
+    );
+  if (bigN) satRow(`1 session × ${bigN}, ${o['saturation-inflight']} writes in flight, ${o['saturation-seconds']} s`, satBig);
+  const anySp = COLS.map(([k]) => sp(k)).find(Boolean);
+  if (anySp) satRow(`${anySp.sessions} sessions × ${anySp.subscribers_per_session}, ${anySp.saturation?.writes_in_flight} writes in flight`, (k) => sp(k)?.saturation);
+  lines.push('');
+
+  // 3
+  lines.push('## 3. Restart storm', '');
+  const st = (k) => T[k]?.storm;
+  const anySt = COLS.map(([k]) => st(k)).find(Boolean);
+  if (anySt) {
+    lines.push(
+      `${anySt.clients} connected clients on ${anySt.sessions} sessions; one change committed to every session ` +
+        `${anySt.changes_committed_while_down ? 'through a replica while the measured instance was down' : 'just before the stop'}; SIGTERM, wait for exit, start again. ` +
+        `Times are from the new process answering \`/readyz\` 200 until a client holds the database's current version on a new connection. Reconnect policy: ${anySt.reconnect_policy}. ` +
+        `Peers keep state in memory, so a restart loses it: "right state" counts clients that end holding the version last committed.`,
+      '',
+    );
+    lines.push('| | service | socket.io | ws |');
+    lines.push('|---|---|---|---|');
+    const row = (label, f) => lines.push(`| ${label} | ${COLS.map(([k]) => (st(k) ? v(f(st(k))) : 'n/a')).join(' | ')} |`);
+    row('clients', (s) => s.clients);
+    row('shutdown (SIGTERM to exit), ms', (s) => `${s.shutdown_ms} (exit ${s.exit_code ?? s.exit_signal})`);
+    row('start to ready, ms', (s) => s.restart_to_ready_ms);
+    row('ready to every client synced, ms', (s) => s.all_synced_after_ready_ms);
+    row('per client after ready, median / p99', (s) => mp(s.per_client_after_ready));
+    row('clients with the right state', (s) => `${s.right_state} / ${s.clients}`);
+    row('told the session is gone', (s) => s.told_session_gone);
+    row('failed', (s) => s.failed);
+    row('stuck (not settled in time)', (s) => s.stuck);
+    row('connect attempts', (s) => s.connect_attempts);
+    row('SQL statements during the storm', (s) => s.sql_statements_during_storm);
+    row('bus subscriptions during the storm', (s) => s.bus_subscriptions_during_storm);
+    row('server CPU / generator CPU', (s) => `${v(s.server_cpu_percent, '%')} / ${v(s.generator_cpu?.percent_of_one_core, '%')}`);
+    lines.push('');
+  } else lines.push('n/a', '');
+
+  // 4
+  lines.push('## 4. Memory per idle connection', '');
+  const me = (k) => T[k]?.memory;
+  lines.push('| | service | socket.io | ws |');
+  lines.push('|---|---|---|---|');
+  lines.push(`| idle connections | ${COLS.map(([k]) => v(me(k)?.connections)).join(' | ')} |`);
+  lines.push(`| RSS per connection, KiB | ${COLS.map(([k]) => v(me(k)?.rss_per_connection_kib)).join(' | ')} |`);
+  lines.push(`| heap per connection, KiB | ${COLS.map(([k]) => v(me(k)?.heap_per_connection_kib)).join(' | ')} |`);
+  lines.push(`| RSS before → after, MiB | ${COLS.map(([k]) => (me(k) ? `${(me(k).rss_before_kib / 1024).toFixed(0)} → ${(me(k).rss_after_kib / 1024).toFixed(0)}` : 'n/a')).join(' | ')} |`);
+  lines.push('');
+
+  const errs = COLS.flatMap(([k, l]) => (T[k]?.errors ?? []).map((e) => `- ${l}: ${e}`));
+  if (errs.length || r.notes.length) {
+    lines.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), ...errs, '');
+  }
+  lines.push('![chart](results.svg)', '');
+  return lines.join('\n');
+}
+
+// ------------------------------------------------------------------ chart
+function esc(s) {
+  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+}
+
+function panel(x, y, w, h, title, groups, series) {
+  // groups: [{label, values: {series: number|null}}]
+  const out = [];
+  out.push(`<text x="${x}" y="${y + 14}" font-size="13" font-weight="bold">${esc(title)}</text>`);
+  const top = y + 30;
+  const bottom = y + h - 34;
+  const left = x + 8;
+  const right = x + w - 8;
+  const max = Math.max(1e-9, ...groups.flatMap((g) => series.map((s) => g.values[s] ?? 0)));
+  const gw = (right - left) / Math.max(1, groups.length);
+  const bw = Math.min(28, (gw - 10) / series.length);
+  out.push(`<line x1="${left}" y1="${bottom}" x2="${right}" y2="${bottom}" stroke="#999"/>`);
+  groups.forEach((g, gi) => {
+    const gx = left + gi * gw + (gw - bw * series.length) / 2;
+    series.forEach((s, si) => {
+      const val = g.values[s];
+      const bx = gx + si * bw;
+      if (val === null || val === undefined) {
+        out.push(`<text x="${bx + bw / 2}" y="${bottom - 3}" font-size="8" text-anchor="middle" fill="#999">n/a</text>`);
+        return;
+      }
+      const bh = Math.max(1, ((bottom - top - 12) * val) / max);
+      out.push(`<rect x="${bx.toFixed(1)}" y="${(bottom - bh).toFixed(1)}" width="${(bw - 2).toFixed(1)}" height="${bh.toFixed(1)}" fill="${COLORS[s]}"><title>${esc(s)}: ${val}</title></rect>`);
+      const label = val >= 100 ? Math.round(val) : val >= 10 ? val.toFixed(1) : val.toFixed(2);
+      out.push(`<text x="${(bx + bw / 2 - 1).toFixed(1)}" y="${(bottom - bh - 3).toFixed(1)}" font-size="8" text-anchor="middle">${label}</text>`);
+    });
+    out.push(`<text x="${(left + gi * gw + gw / 2).toFixed(1)}" y="${bottom + 14}" font-size="10" text-anchor="middle">${esc(g.label)}</text>`);
+  });
+  return out.join('\n');
+}
+
+function svg(r) {
+  const T = r.targets;
+  const W = 1000;
+  const H = 720;
+  const parts = [];
+  const keys = [];
+  for (const k of ['service', 'socketio', 'ws']) for (const row of T[k]?.connect ?? []) if (!keys.some((x) => x[0] === row.interactions && x[1] === row.concurrency)) keys.push([row.interactions, row.concurrency]);
+  const connectGroups = keys.map(([size, conc]) => {
+    const values = {};
+    for (const k of ['service', 'socketio', 'ws']) values[k] = T[k]?.connect?.find((x) => x.interactions === size && x.concurrency === conc)?.median ?? null;
+    values.floor = r.floor.find((x) => x.interactions === size && x.concurrency === conc)?.median ?? null;
+    return { label: `${size} int. × ${conc}`, values };
+  });
+  parts.push(panel(20, 40, 470, 320, 'Connect-to-state, median ms', connectGroups, ['service', 'socketio', 'ws', 'floor']));
+
+  const ns = [...new Set(['service', 'socketio', 'ws'].flatMap((k) => (T[k]?.fanout ?? []).map((x) => x.subscribers)))];
+  const fanGroups = ns.map((n) => {
+    const values = {};
+    for (const k of ['service', 'socketio', 'ws']) values[k] = T[k]?.fanout?.find((x) => x.subscribers === n)?.p99 ?? null;
+    return { label: `N=${n}`, values };
+  });
+  const sp = ['service', 'socketio', 'ws'].map((k) => T[k]?.spread).find(Boolean);
+  if (sp) {
+    const values = {};
+    for (const k of ['service', 'socketio', 'ws']) values[k] = T[k]?.spread?.p99 ?? null;
+    fanGroups.push({ label: `${sp.sessions}×${sp.subscribers_per_session}`, values });
+  }
+  parts.push(panel(510, 40, 470, 320, 'Fan-out write→delivery, p99 ms', fanGroups, ['service', 'socketio', 'ws']));
+
+  const memGroups = [
+    { label: 'RSS KiB / conn', values: Object.fromEntries(['service', 'socketio', 'ws'].map((k) => [k, T[k]?.memory?.rss_per_connection_kib ?? null])) },
+    { label: 'heap KiB / conn', values: Object.fromEntries(['service', 'socketio', 'ws'].map((k) => [k, T[k]?.memory?.heap_per_connection_kib ?? null])) },
+  ];
+  parts.push(panel(20, 380, 470, 300, 'Memory per idle connection', memGroups, ['service', 'socketio', 'ws']));
+
+  const satGroups = [
+    { label: '1 session', values: Object.fromEntries(['service', 'socketio', 'ws'].map((k) => [k, T[k]?.fanout?.find((x) => x.saturation)?.saturation?.messages_per_second ?? null])) },
+    { label: 'spread', values: Object.fromEntries(['service', 'socketio', 'ws'].map((k) => [k, T[k]?.spread?.saturation?.messages_per_second ?? null])) },
+  ];
+  parts.push(panel(510, 380, 470, 300, 'Messages / s at saturation', satGroups, ['service', 'socketio', 'ws']));
+
+  const legend = ['service', 'socketio', 'ws', 'floor']
+    .map((k, i) => `<rect x="${20 + i * 120}" y="${H - 22}" width="12" height="12" fill="${COLORS[k]}"/><text x="${36 + i * 120}" y="${H - 12}" font-size="11">${k === 'socketio' ? 'socket.io' : k === 'floor' ? 'floor (bare ws)' : k}</text>`)
+    .join('\n');
+  const title = `Session sync benchmark — ${r.meta.mode} run, ${r.meta.cores} cores, ${r.meta.database}, ${r.meta.bus}${T.service ? '' : ' (service not measured)'}`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
+<rect width="${W}" height="${H}" fill="#fff"/>
+<text x="20" y="24" font-size="15" font-weight="bold">${esc(title)}</text>
+${parts.join('\n')}
+${legend}
+</svg>
+`;
+}
