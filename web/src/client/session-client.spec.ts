@@ -21,7 +21,7 @@ function makeClient(options: Partial<SessionClientOptions> = {}): SessionClient 
 }
 
 /** Opens the latest socket and sends the server's first snapshot. */
-function goLive(version = 1, interactions = [interaction(1)]): FakeWebSocket {
+function goConnected(version = 1, interactions = [interaction(1)]): FakeWebSocket {
   const ws = FakeWebSocket.last;
   ws.open();
   ws.receive(sessionUpdate(version, session(version, interactions)));
@@ -56,21 +56,21 @@ describe('SessionClient connection', () => {
     expect(FakeWebSocket.last.url).not.toContain('access_token');
   });
 
-  it('goes connecting → live on the first snapshot, not on open', () => {
+  it('goes connecting → connected on the first snapshot, not on open', () => {
     const client = makeClient();
     const seen: string[] = [];
     client.subscribe((s) => seen.push(s.status));
     FakeWebSocket.last.open();
     expect(client.state).toBe(SessionClientState.Connecting);
     FakeWebSocket.last.receive(sessionUpdate(2, session(2, [interaction(1)])));
-    expect(client.state).toBe(SessionClientState.Live);
+    expect(client.state).toBe(SessionClientState.Connected);
     expect(client.getSnapshot().version).toBe(2);
-    expect(seen.at(-1)).toBe(SessionClientState.Live);
+    expect(seen.at(-1)).toBe(SessionClientState.Connected);
   });
 
   it('keeps the snapshot object and notifies nobody for duplicates', () => {
     const client = makeClient();
-    const ws = goLive(3);
+    const ws = goConnected(3);
     const before = client.getSnapshot();
     const listener = jest.fn();
     client.subscribe(listener);
@@ -82,13 +82,13 @@ describe('SessionClient connection', () => {
 
   it.each(RECONNECT_CLOSE_CODES.map((c) => [c]))('reconnects after close %i', (code) => {
     const client = makeClient();
-    goLive();
+    goConnected();
     FakeWebSocket.last.serverClose(code);
     expect(client.state).toBe(SessionClientState.Reconnecting);
     expect(waitForNextSocket()).toBeLessThan(20_000);
     expect(FakeWebSocket.instances).toHaveLength(2);
-    goLive(2);
-    expect(client.state).toBe(SessionClientState.Live);
+    goConnected(2);
+    expect(client.state).toBe(SessionClientState.Connected);
   });
 
   it.each(TERMINAL_CLOSE_CODES.map((c) => [c]))('stops for good after close %i and says why', (code) => {
@@ -102,7 +102,7 @@ describe('SessionClient connection', () => {
 
   it('stops at once when the session is gone, before the 4404 close arrives', () => {
     const client = makeClient();
-    const ws = goLive(4);
+    const ws = goConnected(4);
     ws.receive(sessionUpdate(5, null, false));
     const snap = client.getSnapshot();
     expect(snap).toMatchObject({ status: SessionClientState.Stopped, session: null, gone: true });
@@ -114,17 +114,17 @@ describe('SessionClient connection', () => {
 
   it('keeps the state across a reconnect and ignores a snapshot that brings nothing new', () => {
     const client = makeClient();
-    goLive(3, [interaction(1), interaction(2)]);
+    goConnected(3, [interaction(1), interaction(2)]);
     const session1 = client.getSnapshot().session;
     FakeWebSocket.last.serverClose(CloseCode.Abnormal);
     waitForNextSocket();
-    goLive(3, [interaction(1), interaction(2)]);
+    goConnected(3, [interaction(1), interaction(2)]);
     expect(client.getSnapshot().session).toBe(session1);
   });
 
   it('disconnect() stops, closes the socket and cancels any retry', () => {
     const client = makeClient();
-    goLive();
+    goConnected();
     const ws = FakeWebSocket.last;
     client.disconnect();
     expect(ws.closedWith).toBe(CloseCode.Normal);
@@ -139,7 +139,7 @@ describe('SessionClient connection', () => {
 describe('SessionClient ordering', () => {
   it('sends one sync on a gap, applies nothing past it, then applies the snapshot', () => {
     const client = makeClient();
-    const ws = goLive(3);
+    const ws = goConnected(3);
     ws.receive(interactionUpdate(5, interaction(1, { state: 'complete' })));
     ws.receive(interactionUpdate(6, interaction(1, { state: 'error' })));
     expect(ws.sent).toEqual([{ type: ClientEvent.Sync }]);
@@ -153,7 +153,7 @@ describe('SessionClient ordering', () => {
 
   it('applies version last + 1 and keeps unchanged interactions identical', () => {
     const client = makeClient();
-    const ws = goLive(1, [interaction(1), interaction(2)]);
+    const ws = goConnected(1, [interaction(1), interaction(2)]);
     const [first] = client.getSnapshot().session!.interactions;
     ws.receive(interactionUpdate(2, interaction(2, { response_message: 'hi' })));
     const after = client.getSnapshot().session!.interactions;
@@ -163,7 +163,7 @@ describe('SessionClient ordering', () => {
 
   it('ignores frames for another session', () => {
     const client = makeClient();
-    const ws = goLive(1);
+    const ws = goConnected(1);
     const before = client.getSnapshot();
     ws.receive({ ...interactionUpdate(2, interaction(1)), session_id: '33333333-3333-4333-8333-333333333333' });
     expect(client.getSnapshot()).toBe(before);
@@ -173,14 +173,14 @@ describe('SessionClient ordering', () => {
 describe('SessionClient liveness', () => {
   it('pings every pingInterval and reconnects when no pong arrives within pongTimeout', () => {
     const client = makeClient({ pingInterval: 1000, pongTimeout: 500 });
-    const ws = goLive();
+    const ws = goConnected();
     jest.advanceTimersByTime(1000);
     expect(ws.sent).toEqual([{ type: ClientEvent.Ping }]);
     ws.receive({ type: ServerEvent.Pong });
     jest.advanceTimersByTime(1000);
     expect(ws.sent).toHaveLength(2);
     jest.advanceTimersByTime(499);
-    expect(client.state).toBe(SessionClientState.Live);
+    expect(client.state).toBe(SessionClientState.Connected);
     jest.advanceTimersByTime(1);
     expect(client.state).toBe(SessionClientState.Reconnecting);
     expect(ws.closedWith).toBe(CloseCode.Normal);
@@ -196,7 +196,7 @@ describe('SessionClient liveness', () => {
   it('retries at once on a wake signal, only while waiting out a backoff', () => {
     let wake = () => {};
     const client = makeClient({ wakeSignals: (w) => ((wake = w), () => {}), random: () => 0.99 });
-    goLive();
+    goConnected();
     wake();
     expect(FakeWebSocket.instances).toHaveLength(1);
     FakeWebSocket.last.serverClose(CloseCode.Abnormal);
@@ -234,13 +234,13 @@ describe('reconnect delays', () => {
     }
   });
 
-  it('starts the backoff over once a connection went live', () => {
+  it('starts the backoff over once a connection was established', () => {
     makeClient({ random: () => 0.999, minReconnectDelay: 100 });
     for (let i = 0; i < 4; i++) {
       FakeWebSocket.last.serverClose(CloseCode.TryAgainLater);
       jest.advanceTimersByTime(2000);
     }
-    goLive();
+    goConnected();
     FakeWebSocket.last.serverClose(CloseCode.InternalError);
     jest.advanceTimersByTime(99);
     expect(FakeWebSocket.instances).toHaveLength(6);
@@ -251,7 +251,7 @@ describe('reconnect delays', () => {
     for (const r of [0, 0.25, 0.999]) {
       FakeWebSocket.instances = [];
       makeClient({ random: () => r, minReconnectDelay: 5000 });
-      goLive();
+      goConnected();
       FakeWebSocket.last.serverClose(CloseCode.ServiceRestart);
       delays.push(waitForNextSocket());
     }

@@ -248,11 +248,11 @@ export class SessionClient {
       this._disconnect(CloseCode.SessionNotFound, ev.error?.message ?? 'session not found', false);
       return;
     }
-    if (this.status === SessionClientState.Live) return;
+    if (this.status === SessionClientState.Connected) return;
     this.step = 0;
     this.clearTimer('connectTimer');
     this.lastError = null;
-    this.setState(SessionClientState.Live);
+    this.setState(SessionClientState.Connected);
   }
 
   private onInteractionUpdate(ev: InteractionUpdateEvent): void {

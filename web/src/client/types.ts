@@ -7,17 +7,17 @@ import type { ErrorBody, Session } from '../../../src/protocol/protocol.js';
 /**
  * Connection states. Transitions:
  *
- *   idle ──connect()──▶ connecting ──snapshot──▶ live
- *   live / connecting ──retryable close, missed pong──▶ reconnecting ──snapshot──▶ live
+ *   idle ──connect()──▶ connecting ──snapshot──▶ connected
+ *   connected / connecting ──retryable close, missed pong──▶ reconnecting ──snapshot──▶ connected
  *   any ──terminal close, session gone, disconnect()──▶ stopped ──connect()──▶ connecting
  *
- * `live` is entered on the first `session_update` of a connection, not on socket open: until
+ * `connected` is entered on the first `session_update` of a connection, not on socket open: until
  * the server's snapshot has arrived the state shown may be stale.
  */
 export enum SessionClientState {
   Idle = 'idle',
   Connecting = 'connecting',
-  Live = 'live',
+  Connected = 'connected',
   Reconnecting = 'reconnecting',
   Stopped = 'stopped',
 }
@@ -43,7 +43,7 @@ export interface SessionClientSnapshot {
   reason: StopReason | null;
   /** True once the server said the session does not exist (deleted or never the caller's). */
   gone: boolean;
-  /** Last `error` frame of the current connection, cleared when it goes live. */
+  /** Last `error` frame of the current connection, cleared once connected. */
   lastError: (ErrorBody & { retryable: boolean }) | null;
 }
 
