@@ -274,6 +274,30 @@ async function metrics(T, srv = T.srv) {
     return null;
   }
 }
+/** Every numeric field's change between two /metrics readings (counters and gauges alike). */
+function mdeltaAll(a, b) {
+  if (!a || !b) return null;
+  const out = {};
+  for (const [k, val] of Object.entries(b)) if (typeof val === 'number' && typeof a[k] === 'number') out[k] = val - a[k];
+  return out;
+}
+/** Polls /metrics until stopped, keeping each numeric field's peak. */
+function sampleMetrics(T, everyMs = 250) {
+  const peak = {};
+  let on = true;
+  const loop = (async () => {
+    while (on) {
+      const m = await metrics(T);
+      if (m) for (const [k, val] of Object.entries(m)) if (typeof val === 'number') peak[k] = Math.max(peak[k] ?? -Infinity, val);
+      await sleep(everyMs);
+    }
+  })();
+  return async () => {
+    on = false;
+    await loop;
+    return peak;
+  };
+}
 function mdelta(a, b, key) {
   return a && b && typeof a[key] === 'number' && typeof b[key] === 'number' ? b[key] - a[key] : null;
 }
@@ -351,6 +375,7 @@ async function connectPhase(T, specFor, label, size) {
       frame_bytes: summarize(bytes).median,
       ...stats,
       sql_statements_per_connect: sql === null ? null : round(sql / connects, 2),
+      metrics_delta: mdeltaAll(m0, m1),
       snapshot_queries_per_connect: snapq === null ? null : round(snapq / connects, 2),
       server_cpu_percent: s0 && s1 ? round(((s1.cpuMs - s0.cpuMs) / wall) * 100, 0) : null,
       generator_cpu: genCpuSince(c0, c1),
@@ -411,6 +436,7 @@ async function saturate(T, sessions, inflight, seconds, expectedPerWrite) {
   const cur = new Map(sessions.map((s) => [s.id, s.version]));
   const c0 = await genCpuMark();
   const s0 = procStat(T.srv.pid);
+  const o0 = process.cpuUsage();
   const start = now();
   const end = start + seconds * 1000;
   let writes = 0;
@@ -442,6 +468,7 @@ async function saturate(T, sessions, inflight, seconds, expectedPerWrite) {
   const cs = await all('counters', {});
   const c1 = await genCpuMark();
   const s1 = procStat(T.srv.pid);
+  const o1 = process.cpuUsage(o0);
   const lastRecv = Math.max(...cs.map((c) => c.lastRecv));
   const secs = (lastRecv - start) / 1000;
   for (const s of sessions) s.version = cur.get(s.id);
@@ -455,6 +482,9 @@ async function saturate(T, sessions, inflight, seconds, expectedPerWrite) {
     messages_per_second: secs > 0 ? Math.round(got / secs) : null,
     server_cpu_percent: round(((s1.cpuMs - s0.cpuMs) / (now() - start)) * 100, 0),
     generator_cpu: genCpuSince(c0, c1),
+    // The writer shares the generators' core: when both are near 100% together, the write
+    // rate, not the server, bounds the figure.
+    writer_cpu_percent: round(((o1.user + o1.system) / 1000 / (now() - start)) * 100, 0),
   };
 }
 
@@ -517,7 +547,7 @@ async function scenarioFanout(T, R) {
       log(
         `  saturation ${T.label} 1 session x ${n}: ${fmt(row.saturation.messages_per_second)} msg/s ` +
           `(${row.saturation.writes} writes, ${row.saturation.writes_in_flight} in flight, delivered ${row.saturation.delivered}/${row.saturation.expected}, ` +
-          `server CPU ${row.saturation.server_cpu_percent}%, generator CPU ${row.saturation.generator_cpu.percent_of_one_core}%)`,
+          `server CPU ${row.saturation.server_cpu_percent}%, generator CPU ${row.saturation.generator_cpu.percent_of_one_core}%, writer CPU ${row.saturation.writer_cpu_percent}%)`,
       );
     }
     R.fanout.push(row);
@@ -530,6 +560,9 @@ async function scenarioFanout(T, R) {
 async function scenarioPool(T, R) {
   const S = opts['pool-sessions'];
   const per = opts['pool-subscribers'];
+  // A fresh process, so the memory baseline is not the high-water mark the fan-out phase left.
+  await stopServer(T.srv, 30000);
+  T.srv = await launch(T);
   const sessions = await createSessions(T, S, 1, 'pool');
   await sleep(1000);
   const r0 = procStat(T.srv.pid);
@@ -616,11 +649,11 @@ async function scenarioPool(T, R) {
       `  fan-out ${T.label} ${S} sessions x ${per}: write->delivery median ${fmt(R.spread.median, ' ms')} p99 ${fmt(R.spread.p99, ' ms')} ` +
         `(${writes.length} writes at ${R.spread.writes_per_second}/s, ${inflight} in flight, delivered ${delivered}/${want}, generator CPU ${R.spread.generator_cpu.percent_of_one_core}%)`,
     );
-    R.spread.saturation = await saturate(T, sessions, Math.max(opts['saturation-inflight'], inflight), opts['saturation-seconds'], per);
+    R.spread.saturation = await saturate(T, sessions, Math.min(S, opts['spread-saturation-inflight']), opts['saturation-seconds'], per);
     log(
       `  saturation ${T.label} ${S} sessions x ${per}: ${fmt(R.spread.saturation.messages_per_second)} msg/s ` +
         `(${R.spread.saturation.writes} writes, delivered ${R.spread.saturation.delivered}/${R.spread.saturation.expected}, ` +
-        `server CPU ${R.spread.saturation.server_cpu_percent}%, generator CPU ${R.spread.saturation.generator_cpu.percent_of_one_core}%)`,
+        `server CPU ${R.spread.saturation.server_cpu_percent}%, generator CPU ${R.spread.saturation.generator_cpu.percent_of_one_core}%, writer CPU ${R.spread.saturation.writer_cpu_percent}%)`,
     );
   }
 
@@ -673,9 +706,11 @@ async function scenarioStorm(T, R, sessions, pc) {
   const mReady = await metrics(T);
   const sReady = procStat(T.srv.pid);
   const c0 = await genCpuMark();
+  const stopSampling = sampleMetrics(T);
   const timeoutMs = opts['storm-timeout'] * 1000;
   const rs = await all('waitSettled', { timeoutMs }, timeoutMs + 30000);
   const tDone = now();
+  const peaks = await stopSampling();
   const c1 = await genCpuMark();
   const mDone = await metrics(T);
   const sDone = procStat(T.srv.pid);
@@ -705,7 +740,12 @@ async function scenarioStorm(T, R, sessions, pc) {
     sql_statements_during_storm: mdelta(mReady, mDone, 'sql_statements'),
     snapshot_queries_during_storm: mdelta(mReady, mDone, 'snapshot_queries'),
     bus_subscriptions_during_storm: mdelta(mReady, mDone, 'bus_subscriptions'),
+    bus_subscriptions_at_ready: mReady?.bus_subscriptions ?? null,
+    bus_subscriptions_peak: peaks.bus_subscriptions ?? null,
     bus_subscriptions_at_end: mDone?.bus_subscriptions ?? null,
+    metrics_at_ready: mReady,
+    metrics_delta: mdeltaAll(mReady, mDone),
+    metrics_peak: Object.keys(peaks).length ? peaks : null,
     sql_statements_before_stop: m0?.sql_statements ?? null,
     database_versions_mismatched_after: T.name === 'service' ? mismatched : null,
     server_cpu_percent: round(((sDone.cpuMs - sReady.cpuMs) / (tDone - tReady)) * 100, 0),
@@ -718,7 +758,7 @@ async function scenarioStorm(T, R, sessions, pc) {
     `  restart storm ${T.label}: ${total} clients on ${sessions.length} sessions; ready ${st.restart_to_ready_ms} ms after start; ` +
       `all synced ${fmt(st.all_synced_after_ready_ms, ' ms')} after ready (per client median ${fmt(st.per_client_after_ready.median, ' ms')}, p99 ${fmt(st.per_client_after_ready.p99, ' ms')}); ` +
       `right state ${st.right_state}/${total}, gone ${st.told_session_gone}, failed ${st.failed}, stuck ${st.stuck}; ` +
-      `SQL ${fmt(st.sql_statements_during_storm)}, bus subscriptions ${fmt(st.bus_subscriptions_during_storm)}; generator CPU ${st.generator_cpu.percent_of_one_core}%`,
+      `SQL ${fmt(st.sql_statements_during_storm)}, snapshot queries ${fmt(st.snapshot_queries_during_storm)}, bus subscriptions ready/peak/end ${fmt(st.bus_subscriptions_at_ready)}/${fmt(st.bus_subscriptions_peak)}/${fmt(st.bus_subscriptions_at_end)}; generator CPU ${st.generator_cpu.percent_of_one_core}%`,
   );
   if (replica) await stopServer(replica, 15000);
 }

@@ -15,6 +15,7 @@ const DEFAULTS = {
   'spread-inflight': 16,
   'saturation-seconds': 5,
   'saturation-inflight': 8,
+  'spread-saturation-inflight': 64,
   'storm-timeout': 60, // seconds to wait for every client to resync
   'prompt-bytes': 200,
   'response-bytes': 400,
@@ -82,6 +83,6 @@ export const HELP = `node bench/run.mjs [--quick] [--flag=value ...]
   --connect-sizes=10,200 --connect-concurrency=1,100 --connect-samples=200 --connect-rounds=10
   --fanout=1,100,1000,10000 --fanout-writes=20
   --pool-sessions=1000 --pool-subscribers=10   (or --storm-sessions / --storm-clients)
-  --spread-writes=1000 --spread-inflight=16 --saturation-seconds=5 --saturation-inflight=8
+  --spread-writes=1000 --spread-inflight=16 --saturation-seconds=5 --saturation-inflight=8 --spread-saturation-inflight=64
   --storm-timeout=60 --generators=0 --clients-per-generator=5000 --pin=auto|on|off
   --port=18080 --max-minutes=25 --skip-build`;

@@ -86,14 +86,15 @@ function markdown(r) {
   }
   lines.push('');
   lines.push('Messages delivered per second at saturation (writes kept in flight for the whole window):', '');
-  lines.push('| setup | service | socket.io | ws | server CPU (svc / sio / ws) | generator CPU (svc / sio / ws) |');
-  lines.push('|---|---|---|---|---|---|');
+  lines.push('| setup | service | socket.io | ws | server CPU (svc / sio / ws) | generator CPU (svc / sio / ws) | writer CPU (svc / sio / ws) |');
+  lines.push('|---|---|---|---|---|---|---|');
   const satBig = (k) => T[k]?.fanout?.find((x) => x.saturation)?.saturation;
   const bigN = COLS.map(([k]) => T[k]?.fanout?.find((x) => x.saturation)?.subscribers).find(Boolean);
   const satRow = (label, f) =>
     lines.push(
       `| ${label} | ${COLS.map(([k]) => (f(k) ? `${v(f(k).messages_per_second)} (${f(k).writes} writes, ${f(k).delivered}/${f(k).expected})` : 'n/a')).join(' | ')} | ` +
-        `${COLS.map(([k]) => v(f(k)?.server_cpu_percent, '%')).join(' / ')} | ${COLS.map(([k]) => v(f(k)?.generator_cpu?.percent_of_one_core, '%')).join(' / ')} |`,
+        `${COLS.map(([k]) => v(f(k)?.server_cpu_percent, '%')).join(' / ')} | ${COLS.map(([k]) => v(f(k)?.generator_cpu?.percent_of_one_core, '%')).join(' / ')} | ` +
+        `${COLS.map(([k]) => v(f(k)?.writer_cpu_percent, '%')).join(' / ')} |`,
     );
   if (bigN) satRow(`1 session × ${bigN}, ${o['saturation-inflight']} writes in flight, ${o['saturation-seconds']} s`, satBig);
   const anySp = COLS.map(([k]) => sp(k)).find(Boolean);
@@ -126,7 +127,8 @@ function markdown(r) {
     row('stuck (not settled in time)', (s) => s.stuck);
     row('connect attempts', (s) => s.connect_attempts);
     row('SQL statements during the storm', (s) => s.sql_statements_during_storm);
-    row('bus subscriptions during the storm', (s) => s.bus_subscriptions_during_storm);
+    row('snapshot queries during the storm', (s) => s.snapshot_queries_during_storm);
+    row('bus subscriptions at ready / peak / end', (s) => (s.bus_subscriptions_peak === null && s.bus_subscriptions_at_end === null ? 'n/a' : `${v(s.bus_subscriptions_at_ready)} / ${v(s.bus_subscriptions_peak)} / ${v(s.bus_subscriptions_at_end)}`));
     row('server CPU / generator CPU', (s) => `${v(s.server_cpu_percent, '%')} / ${v(s.generator_cpu?.percent_of_one_core, '%')}`);
     lines.push('');
   } else lines.push('n/a', '');

@@ -34,6 +34,8 @@ server.on('request', (req, res) => {
 io.on('connection', (socket) => {
   connections++;
   socket.on('disconnect', () => connections--);
+  const sid0 = String(socket.handshake.query.session_id ?? '');
+  socket.on('sync', () => socket.emit('message', snapshotFrame(sid0, store.get(sid0))));
   if (socket.recovered) {
     // Missed packets are replayed by Socket.IO itself and the rooms are restored.
     recovered++;

@@ -58,6 +58,11 @@ server.on('upgrade', (req, socket, head) => {
     if (!subs) subscribers.set(sid, (subs = new Set()));
     subs.add(ws);
     ws.on('close', () => subs.delete(ws));
+    ws.on('message', (data) => {
+      const text = data.toString();
+      if (text.includes('"sync"')) ws.send(snapshotFrame(sid, store.get(sid)));
+      else if (text.includes('"ping"')) ws.send('{"type":"pong"}');
+    });
   });
 });
 
