@@ -1,0 +1,112 @@
+import { resolve } from 'node:path';
+
+/** Every setting of the service, read and validated once at start (see .env.example). */
+export interface AppConfig {
+  port: number;
+  host: string;
+  /** `postgres://…`; undefined means the embedded database under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** NATS server list; undefined means the in-process bus (single instance only). */
+  natsServers: string[] | undefined;
+  dataDir: string;
+  databasePoolSize: number;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  sessionLookupTimeoutMs: number;
+  wsMaxPayload: number;
+  wsPingIntervalMs: number;
+  wsPongTimeoutMs: number;
+  /** How long a connection waits for a missing version before it re-snapshots instead. */
+  wsGapWaitMs: number;
+  /** How often live sessions' versions are compared with the database (0 disables). */
+  versionCheckIntervalMs: number;
+  authCacheTtlMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, kib: 1024, k: 1024, mb: 1024 ** 2, mib: 1024 ** 2, m: 1024 ** 2 };
+
+function raw(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === '' ? undefined : value;
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return Number(value);
+}
+
+function byteSize(env: Env, name: string, fallback: number): number {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(value);
+  const unit = match ? SIZE_UNITS[match[2].toLowerCase()] : undefined;
+  if (!match || unit === undefined || Number(match[1]) * unit < 1) {
+    throw new ConfigError(`${name} must be a positive size in bytes, optionally with kb or mb, got "${value}"`);
+  }
+  return Number(match[1]) * unit;
+}
+
+function url(env: Env, name: string, schemes: string[]): string | undefined {
+  const value = raw(env, name);
+  if (value === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${name} must be a URL (${schemes.join(' or ')}://…), got "${value}"`);
+  }
+  if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) {
+    throw new ConfigError(`${name} must start with ${schemes.map((s) => `${s}://`).join(' or ')}, got "${value}"`);
+  }
+  return value;
+}
+
+function natsServers(env: Env): string[] | undefined {
+  const value = raw(env, 'NATS_URL');
+  if (value === undefined) return undefined;
+  return value.split(',').map((part, index) => {
+    const one = url({ NATS_URL: part.trim() }, 'NATS_URL', ['nats', 'tls', 'ws', 'wss']);
+    if (!one) throw new ConfigError(`NATS_URL has an empty entry at position ${index + 1}`);
+    return one;
+  });
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const logLevel = raw(env, 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  }
+  const databaseUrl = url(env, 'DATABASE_URL', ['postgres', 'postgresql']);
+  const config: AppConfig = {
+    port: integer(env, 'PORT', 8080, 0, 65535),
+    host: raw(env, 'HOST') ?? '127.0.0.1',
+    databaseUrl,
+    natsServers: natsServers(env),
+    dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
+    shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
+    sessionLookupTimeoutMs: integer(env, 'SESSION_LOOKUP_TIMEOUT_MS', 2000, 1, 600_000),
+    wsMaxPayload: byteSize(env, 'WS_MAX_PAYLOAD', 64 * 1024),
+    wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 25_000, 10, 3_600_000),
+    wsPongTimeoutMs: integer(env, 'WS_PONG_TIMEOUT_MS', 10_000, 10, 3_600_000),
+    wsGapWaitMs: integer(env, 'WS_GAP_WAIT_MS', 250, 0, 60_000),
+    versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
+    authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    logLevel,
+  };
+  return Object.freeze(config);
+}
+
+/** Injection token of the frozen AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

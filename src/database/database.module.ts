@@ -1,0 +1,56 @@
+import { Global, Injectable, Module, OnApplicationShutdown } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { resolveDataSourceOptions } from './data-source-options.js';
+import { EmbeddedDatabase } from './embedded-database.js';
+import { runMigrations } from './migrate.js';
+import { StatementCounter } from './statement-counter.js';
+
+/** Closes the data source before the embedded database under it, whatever the hook order. */
+@Injectable()
+class DatabaseShutdown implements OnApplicationShutdown {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly embedded: EmbeddedDatabase,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.dataSource.isInitialized) await this.dataSource.destroy().catch(() => undefined);
+    await this.embedded.close();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    { provide: StatementCounter, useValue: new StatementCounter() },
+    { provide: EmbeddedDatabase, useValue: new EmbeddedDatabase() },
+  ],
+  exports: [StatementCounter, EmbeddedDatabase],
+})
+class DatabaseCoreModule {}
+
+@Global()
+@Module({
+  imports: [
+    DatabaseCoreModule,
+    TypeOrmModule.forRootAsync({
+      inject: [APP_CONFIG, EmbeddedDatabase, StatementCounter],
+      // retryAttempts 0: start-up fails fast with the real error instead of retrying for half a minute.
+      useFactory: async (config: AppConfig, embedded: EmbeddedDatabase, counter: StatementCounter) => ({
+        ...(await resolveDataSourceOptions(config, embedded, counter)),
+        retryAttempts: 0,
+      }),
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        const dataSource = await new DataSource(options!).initialize();
+        await runMigrations(dataSource, 'url' in options! && Boolean(options.url));
+        return dataSource;
+      },
+    }),
+  ],
+  providers: [DatabaseShutdown],
+  exports: [DatabaseCoreModule],
+})
+export class DatabaseModule {}
+
