@@ -1,0 +1,54 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ServeStaticModule } from '@nestjs/serve-static';
+import { LoggerModule } from 'nestjs-pino';
+import type { AppConfig } from './config/app-config.js';
+import { ConfigModule } from './config/config.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { Metrics } from './common/metrics.js';
+import { webRoot } from './common/web-root.js';
+import { DatabaseModule } from './database/database.module.js';
+import { EventsModule } from './events/events.module.js';
+import { HealthController } from './health/health.controller.js';
+import { RealtimeModule } from './realtime/realtime.module.js';
+import { SessionsModule } from './sessions/sessions.module.js';
+import { UsersModule } from './users/users.module.js';
+import { FirstUser } from './users/first-user.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    const web = webRoot();
+    return {
+      module: AppModule,
+      global: true,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // Requests are logged at debug: at info the log would be one line per API call.
+            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+            serializers: {
+              req: (req: { method: string; url: string }) => ({ method: req.method, url: redactToken(req.url) }),
+              res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+            },
+          },
+        }),
+        DatabaseModule,
+        EventsModule,
+        UsersModule,
+        AuthModule,
+        SessionsModule,
+        RealtimeModule,
+        ...(web ? [ServeStaticModule.forRoot({ rootPath: web, exclude: ['/api/{*path}'] })] : []),
+      ],
+      controllers: [HealthController],
+      providers: [Metrics, FirstUser],
+      exports: [Metrics],
+    };
+  }
+}
+
+function redactToken(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
+}

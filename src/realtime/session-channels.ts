@@ -1,0 +1,227 @@
+import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Metrics } from '../common/metrics.js';
+import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
+import { ServerEvent, sessionSubject, type VersionedEvent } from '../protocol/protocol.js';
+import type { FeedEvent, SessionFeed } from './session-feed.js';
+import { SnapshotReader } from './snapshot-reader.js';
+
+/** One connection's membership of a channel, as the channel sees it. */
+export interface ChannelMember {
+  readonly owner: string;
+  readonly sessionId: string;
+  readonly feed: SessionFeed;
+  /** The snapshot could not be read (failure or timeout). */
+  snapshotFailed(error: unknown): void;
+}
+
+/** One snapshot read under way, and the members waiting for it. */
+interface Flight {
+  /** Events the channel received since the read started, for members that join it late. */
+  log: FeedEvent[];
+  riders: Set<ChannelMember>;
+}
+
+interface Channel {
+  owner: string;
+  sessionId: string;
+  members: Set<ChannelMember>;
+  /** Resolves once the bus routes the session's messages to this process. */
+  ready: Promise<void>;
+  subscription?: BusSubscription;
+  /** The newest read under way; a connecting member may join it instead of starting another. */
+  flight?: Flight;
+  /** Highest version this process has seen, from events and snapshots. */
+  seen: number;
+  closed: boolean;
+}
+
+/**
+ * The sessions this process follows. One bus subscription per session however many sockets
+ * follow it (reference-counted, dropped with the last one), and one snapshot read shared by
+ * the connections that arrive while it runs (single flight).
+ *
+ * Sharing a read is safe only because the channel's subscription predates the read: a
+ * member joining a read already under way is seeded with every event the channel received
+ * since that read started, so a change the read missed is still in its buffer. A member that
+ * needs state newer than what it already sent (sync, gap, bus reconnect) never joins an
+ * older read: it starts a fresh one, which later connections may share in turn.
+ */
+@Injectable()
+export class SessionChannels implements OnModuleDestroy {
+  private readonly log = new Logger('SessionChannels');
+  private readonly channels = new Map<string, Channel>();
+  /** The read each member waits for: at most one, the newest it asked for. */
+  private readonly riding = new WeakMap<ChannelMember, Flight>();
+  private readonly decoder = new TextDecoder();
+  private readonly stopResync: () => void;
+
+  constructor(
+    @Inject(SESSION_BUS) private readonly bus: SessionBus,
+    private readonly reader: SnapshotReader,
+    private readonly metrics: Metrics,
+  ) {
+    this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected'));
+  }
+
+  onModuleDestroy(): void {
+    this.stopResync();
+  }
+
+  get size(): number {
+    return this.channels.size;
+  }
+
+  /** Subscribes (or joins the subscription), then gets the member its first snapshot. */
+  async join(member: ChannelMember): Promise<void> {
+    const channel = this.channelFor(member.owner, member.sessionId);
+    channel.members.add(member);
+    try {
+      await channel.ready;
+    } catch (error) {
+      this.leave(member);
+      member.snapshotFailed(error);
+      return;
+    }
+    if (!channel.members.has(member)) return;
+    if (channel.flight) this.ride(channel.flight, member);
+    else this.fly(channel, [member]);
+  }
+
+  leave(member: ChannelMember): void {
+    const key = channelKey(member.owner, member.sessionId);
+    const channel = this.channels.get(key);
+    if (!channel || !channel.members.delete(member)) return;
+    this.riding.get(member)?.riders.delete(member);
+    if (channel.members.size > 0) return;
+    channel.closed = true;
+    this.channels.delete(key);
+    if (channel.subscription) this.unsubscribe(channel.subscription);
+  }
+
+  /** A fresh snapshot for one member (client `sync`, or a gap that did not fill). */
+  resync(member: ChannelMember): void {
+    const channel = this.channels.get(channelKey(member.owner, member.sessionId));
+    if (!channel?.members.has(member)) return;
+    this.metrics.resyncs++;
+    member.feed.awaitSnapshot();
+    this.fly(channel, [member]);
+  }
+
+  /** A fresh snapshot for every member of every channel: the bus may have dropped messages. */
+  resyncAll(reason: string): void {
+    if (this.channels.size > 0) this.log.log(`re-snapshotting ${this.channels.size} sessions: ${reason}`);
+    for (const channel of this.channels.values()) this.resyncChannel(channel);
+  }
+
+  /**
+   * Of the channels following `checked`, re-snapshots those behind `current` (the database's
+   * versions; a session absent from it was deleted). Returns how many.
+   */
+  resyncBehind(current: Map<string, number>, checked: string[]): number {
+    const ids = new Set(checked);
+    let count = 0;
+    for (const channel of this.channels.values()) {
+      if (!ids.has(channel.sessionId) || channel.flight) continue;
+      const version = current.get(channel.sessionId);
+      if (version !== undefined && version <= channel.seen) continue;
+      this.resyncChannel(channel);
+      count++;
+    }
+    return count;
+  }
+
+  /** Session ids followed here, for the periodic version check. */
+  followedSessionIds(): string[] {
+    return [...new Set([...this.channels.values()].map((channel) => channel.sessionId))];
+  }
+
+  private resyncChannel(channel: Channel): void {
+    if (channel.members.size === 0) return;
+    this.metrics.resyncs++;
+    for (const member of channel.members) member.feed.awaitSnapshot();
+    this.fly(channel, [...channel.members]);
+  }
+
+  private channelFor(owner: string, sessionId: string): Channel {
+    const key = channelKey(owner, sessionId);
+    const existing = this.channels.get(key);
+    if (existing) return existing;
+    const channel: Channel = { owner, sessionId, members: new Set(), ready: Promise.resolve(), seen: 0, closed: false };
+    channel.ready = this.bus.subscribe(sessionSubject(owner, sessionId), (payload) => this.deliver(channel, payload)).then((subscription) => {
+      this.metrics.busSubscriptions++;
+      if (channel.closed) this.unsubscribe(subscription);
+      else channel.subscription = subscription;
+    });
+    this.channels.set(key, channel);
+    return channel;
+  }
+
+  private unsubscribe(subscription: BusSubscription): void {
+    this.metrics.busSubscriptions--;
+    try {
+      subscription.unsubscribe();
+    } catch (error) {
+      this.log.warn({ err: error }, 'unsubscribe failed');
+    }
+  }
+
+  private deliver(channel: Channel, payload: Uint8Array): void {
+    const event = toFeedEvent(this.decoder, payload);
+    if (!event) {
+      this.log.warn('dropped a malformed bus message');
+      return;
+    }
+    channel.seen = Math.max(channel.seen, event.version);
+    channel.flight?.log.push(event);
+    for (const member of channel.members) member.feed.push(event);
+  }
+
+  private ride(flight: Flight, member: ChannelMember): void {
+    this.board(flight, member);
+    member.feed.seed(flight.log);
+  }
+
+  private board(flight: Flight, member: ChannelMember): void {
+    this.riding.get(member)?.riders.delete(member);
+    this.riding.set(member, flight);
+    flight.riders.add(member);
+  }
+
+  private fly(channel: Channel, members: ChannelMember[]): void {
+    const flight: Flight = { log: [], riders: new Set() };
+    for (const member of members) this.board(flight, member);
+    channel.flight = flight;
+    this.reader.read(channel.owner, channel.sessionId).then(
+      (snapshot) => {
+        if (channel.flight === flight) channel.flight = undefined;
+        channel.seen = Math.max(channel.seen, snapshot.version);
+        for (const rider of flight.riders) {
+          this.riding.delete(rider);
+          rider.feed.snapshot(snapshot);
+        }
+      },
+      (error: unknown) => {
+        if (channel.flight === flight) channel.flight = undefined;
+        for (const rider of flight.riders) {
+          this.riding.delete(rider);
+          rider.snapshotFailed(error);
+        }
+      },
+    );
+  }
+}
+
+function channelKey(owner: string, sessionId: string): string {
+  return `${owner}.${sessionId}`;
+}
+
+function toFeedEvent(decoder: InstanceType<typeof TextDecoder>, payload: Uint8Array): FeedEvent | null {
+  try {
+    const frame = JSON.parse(decoder.decode(payload)) as VersionedEvent;
+    if (typeof frame.version !== 'number') return null;
+    const kind = frame.type === ServerEvent.InteractionUpdate ? 'interaction' : frame.session === null ? 'gone' : 'state';
+    return { version: frame.version, kind, data: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * A versioned event as it travels from the bus to one socket: the exact frame bytes (built
+ * once, shared by every socket) and just enough of its content to order it.
+ */
+export interface FeedEvent {
+  version: number;
+  /** `state`: full session (PATCH); `interaction`: one interaction; `gone`: session deleted. */
+  kind: 'state' | 'interaction' | 'gone';
+  data: Buffer;
+}
+
+/** A snapshot read from the database: the frame to send and whether the session exists. */
+export interface Snapshot {
+  version: number;
+  exists: boolean;
+  data: Buffer;
+}
+
+export interface FeedSink {
+  send(data: Buffer): void;
+  /** Ends the connection (session gone). */
+  end(): void;
+  /** A gap did not fill within the wait: a fresh snapshot is needed. */
+  requestSnapshot(): void;
+}
+
+/**
+ * The snapshot-then-live ordering of ONE connection. Its guarantees:
+ * - nothing leaves before the first snapshot: events that arrive first are buffered;
+ * - after every snapshot, buffered events at or below its version are dropped (already in
+ *   it) and the rest follow in version order;
+ * - live events leave in version order, each at most once; an event ahead of a missing
+ *   version waits up to `gapWaitMs` for it (publishers commit in version order but may
+ *   publish out of it), then the feed asks for a snapshot instead of sending out of order.
+ *
+ * The caller must subscribe before the snapshot is READ, and push every event from then on.
+ * The naive order — read the state, then subscribe — loses any change committed between
+ * the read and the subscription: it is in neither, and core NATS will never send it again.
+ * Subscribing first makes such a change arrive in the buffer, where its version says
+ * whether the snapshot already had it.
+ */
+export class SessionFeed {
+  private mode: 'buffering' | 'live' | 'closed' = 'buffering';
+  /** Highest version sent to the socket. */
+  private sent = 0;
+  /** Events waiting: all of them while buffering, those beyond a gap while live. */
+  private pending: FeedEvent[] = [];
+  private gapTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly sink: FeedSink,
+    private readonly gapWaitMs: number,
+  ) {}
+
+  get isLive(): boolean {
+    return this.mode === 'live';
+  }
+
+  get isClosed(): boolean {
+    return this.mode === 'closed';
+  }
+
+  get version(): number {
+    return this.sent;
+  }
+
+  push(event: FeedEvent): void {
+    if (this.mode === 'buffering') this.pending.push(event);
+    else if (this.mode === 'live') this.accept(event);
+  }
+
+  /** Events that reached the channel before this feed joined a snapshot read already under way. */
+  seed(events: readonly FeedEvent[]): void {
+    if (this.mode === 'buffering') this.pending.unshift(...events);
+  }
+
+  /** Stop sending until the next snapshot; events keep being buffered meanwhile. */
+  awaitSnapshot(): void {
+    if (this.mode === 'closed') return;
+    this.mode = 'buffering';
+    this.clearGapTimer();
+  }
+
+  snapshot(snapshot: Snapshot): void {
+    if (this.mode === 'closed') return;
+    this.clearGapTimer();
+    this.sink.send(snapshot.data);
+    if (!snapshot.exists) return this.close();
+    this.mode = 'live';
+    this.sent = Math.max(this.sent, snapshot.version);
+    const buffered = this.pending;
+    this.pending = [];
+    for (const event of buffered.sort(byVersion)) this.accept(event);
+  }
+
+  close(): void {
+    if (this.mode === 'closed') return;
+    this.mode = 'closed';
+    this.pending = [];
+    this.clearGapTimer();
+    this.sink.end();
+  }
+
+  private accept(event: FeedEvent): void {
+    if (this.mode !== 'live') return;
+    if (!this.isNext(event)) {
+      if (event.version > this.sent) {
+        this.pending.push(event);
+        this.armGapTimer();
+      }
+      return;
+    }
+    this.emit(event);
+    // The event may have closed a gap: send what is now contiguous.
+    this.pending.sort(byVersion);
+    while (this.mode === 'live' && this.pending.length > 0) {
+      const next = this.pending[0];
+      if (this.isNext(next)) this.emit(this.pending.shift()!);
+      else if (next.version <= this.sent) this.pending.shift();
+      else break;
+    }
+    if (this.pending.length === 0) this.clearGapTimer();
+  }
+
+  /**
+   * Whether the event can leave now: the next version, or a full state beyond the last one
+   * (it supersedes every change before it), or the deletion (it ends the stream whatever is
+   * still missing before it).
+   */
+  private isNext(event: FeedEvent): boolean {
+    if (event.kind === 'gone') return true;
+    if (event.kind === 'state') return event.version > this.sent;
+    return event.version === this.sent + 1;
+  }
+
+  private emit(event: FeedEvent): void {
+    this.sink.send(event.data);
+    if (event.kind === 'gone') return this.close();
+    this.sent = event.version;
+  }
+
+  private armGapTimer(): void {
+    if (this.gapTimer) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.mode === 'live' && this.pending.length > 0) this.sink.requestSnapshot();
+    }, this.gapWaitMs);
+    this.gapTimer.unref?.();
+  }
+
+  private clearGapTimer(): void {
+    if (this.gapTimer) clearTimeout(this.gapTimer);
+    this.gapTimer = undefined;
+  }
+}
+
+function byVersion(a: FeedEvent, b: FeedEvent): number {
+  return a.version - b.version;
+}
