@@ -183,7 +183,8 @@ function build() {
   if (opts['skip-build']) return;
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
   const steps = ['build'];
-  if (pkg.scripts?.['build:web']) steps.push('build:web');
+  // The web bundle is part of the production build; build it only if `build` does not already.
+  if (pkg.scripts?.['build:web'] && !String(pkg.scripts.build ?? '').includes('build:web')) steps.push('build:web');
   for (const s of steps) {
     log(`bench: npm run ${s}`);
     const r = spawnSync('npm', ['run', s], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], timeout: 300000 });
