@@ -23,6 +23,9 @@ const common = {
 };
 
 export default {
+  // e2e specs start databases, nats-server and service processes: generous bounds, never timings.
+  // (A project-level testTimeout is ignored.)
+  testTimeout: 60_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/web/src/**/*.spec.ts?(x)'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },

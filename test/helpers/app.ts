@@ -1,0 +1,84 @@
+import type { INestApplication } from '@nestjs/common';
+import { createApp } from '../../src/app.factory.js';
+import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
+import { Metrics } from '../../src/common/metrics.js';
+import { StatementCounter } from '../../src/database/statement-counter.js';
+import { UsersService } from '../../src/users/users.service.js';
+import { Api } from './api.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+
+/**
+ * The application built exactly as main.ts builds it, in this process, on a database of its
+ * own (the run's mode: Postgres or embedded) and on NATS when NATS_URL is set.
+ */
+export class TestApp {
+  private constructor(
+    readonly app: INestApplication,
+    readonly config: AppConfig,
+    readonly baseUrl: string,
+    /** Key of the `admin` user the first start created (read from what it printed). */
+    readonly adminKey: string,
+    private readonly database: TestDatabase | undefined,
+  ) {}
+
+  static async start(env: Record<string, string> = {}, database?: TestDatabase): Promise<TestApp> {
+    const db = database ?? (await createTestDatabase());
+    const config = loadConfig({
+      LOG_LEVEL: 'warn',
+      ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
+      ...db.env,
+      ...env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+    });
+    const printed = captureStdout();
+    let app: INestApplication;
+    try {
+      app = await createApp(config);
+      await app.listen(0, '127.0.0.1');
+    } finally {
+      printed.restore();
+    }
+    const adminKey = /^api_key: (\S+)$/m.exec(printed.text)?.[1];
+    if (!adminKey) throw new Error(`the first start printed no "api_key:" line: ${printed.text}`);
+    const { port } = app.getHttpServer().address() as { port: number };
+    return new TestApp(app, config, `http://127.0.0.1:${port}`, adminKey, database ? undefined : db);
+  }
+
+  get wsBase(): string {
+    return this.baseUrl.replace(/^http/, 'ws');
+  }
+
+  get statements(): StatementCounter {
+    return this.app.get(StatementCounter);
+  }
+
+  get metrics(): Metrics {
+    return this.app.get(Metrics);
+  }
+
+  get<T>(token: abstract new (...args: never[]) => T): T {
+    return this.app.get(token as never);
+  }
+
+  /** A REST client for a new user. */
+  async newUser(name = 'someone'): Promise<Api & { userId: string }> {
+    const user = await this.app.get(UsersService).create(name);
+    return Object.assign(new Api(this.baseUrl, user.api_key), { userId: user.user_id });
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+    await this.database?.drop();
+  }
+}
+
+function captureStdout(): { text: string; restore(): void } {
+  const original = process.stdout.write.bind(process.stdout);
+  const captured = { text: '', restore: () => void (process.stdout.write = original) };
+  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    captured.text += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  return captured;
+}
