@@ -29,15 +29,15 @@ const DEFAULTS = {
 };
 
 const QUICK = {
-  'connect-samples': 40,
-  'connect-rounds': 3,
+  'connect-samples': 30,
+  'connect-rounds': 2,
   'connect-sessions': 2,
   fanout: '1,100,1000',
-  'fanout-writes': 8,
+  'fanout-writes': 5,
   'pool-sessions': 100,
   'pool-subscribers': 10,
-  'spread-writes': 200,
-  'saturation-seconds': 1.5,
+  'spread-writes': 100,
+  'saturation-seconds': 1,
   'storm-timeout': 30,
   'max-minutes': 6,
 };

@@ -120,6 +120,7 @@ function markdown(r) {
     row('shutdown (SIGTERM to exit), ms', (s) => `${s.shutdown_ms} (exit ${s.exit_code ?? s.exit_signal})`);
     row('start to ready, ms', (s) => s.restart_to_ready_ms);
     row('ready to every client synced, ms', (s) => s.all_synced_after_ready_ms);
+    row('start to every client synced, ms', (s) => s.all_synced_after_start_ms);
     row('per client after ready, median / p99', (s) => mp(s.per_client_after_ready));
     row('clients with the right state', (s) => `${s.right_state} / ${s.clients}`);
     row('told the session is gone', (s) => s.told_session_gone);
