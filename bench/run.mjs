@@ -753,6 +753,11 @@ async function scenarioStorm(T, R, sessions, pc) {
     failed: sum('failed'),
     stuck: sum('stuck'),
     connect_attempts: sum('connects'),
+    // Counters restart with the process: their value at the end covers the whole storm,
+    // including clients served before /readyz answered 200 (start-up statements included).
+    sql_statements_since_start: mDone?.sql_statements ?? null,
+    snapshot_queries_since_start: mDone?.snapshot_queries ?? null,
+    clients_connected_at_ready: mReady?.ws_connections ?? null,
     sql_statements_during_storm: mdelta(mReady, mDone, 'sql_statements'),
     snapshot_queries_during_storm: mdelta(mReady, mDone, 'snapshot_queries'),
     bus_subscriptions_during_storm: mdelta(mReady, mDone, 'bus_subscriptions'),
@@ -774,7 +779,8 @@ async function scenarioStorm(T, R, sessions, pc) {
     `  restart storm ${T.label}: ${total} clients on ${sessions.length} sessions; ready ${st.restart_to_ready_ms} ms after start; ` +
       `all synced ${fmt(st.all_synced_after_ready_ms, ' ms')} after ready (${fmt(st.all_synced_after_start_ms, ' ms')} after start) (per client median ${fmt(st.per_client_after_ready.median, ' ms')}, p99 ${fmt(st.per_client_after_ready.p99, ' ms')}); ` +
       `right state ${st.right_state}/${total}, gone ${st.told_session_gone}, failed ${st.failed}, stuck ${st.stuck}; ` +
-      `SQL ${fmt(st.sql_statements_during_storm)}, snapshot queries ${fmt(st.snapshot_queries_during_storm)}, bus subscriptions ready/peak/end ${fmt(st.bus_subscriptions_at_ready)}/${fmt(st.bus_subscriptions_peak)}/${fmt(st.bus_subscriptions_at_end)}; generator CPU ${st.generator_cpu.percent_of_one_core}%`,
+      `SQL since start ${fmt(st.sql_statements_since_start)} (after ready ${fmt(st.sql_statements_during_storm)}), snapshot queries since start ${fmt(st.snapshot_queries_since_start)}, `+
+      `clients connected at ready ${fmt(st.clients_connected_at_ready)}, bus subscriptions ready/peak/end ${fmt(st.bus_subscriptions_at_ready)}/${fmt(st.bus_subscriptions_peak)}/${fmt(st.bus_subscriptions_at_end)}; generator CPU ${st.generator_cpu.percent_of_one_core}%`,
   );
   if (replica) await stopServer(replica, 15000);
 }

@@ -109,7 +109,7 @@ function markdown(r) {
     lines.push(
       `${anySt.clients} connected clients on ${anySt.sessions} sessions; one change committed to every session ` +
         `${anySt.changes_committed_while_down ? 'through a replica while the measured instance was down' : 'just before the stop'}; SIGTERM, wait for exit, start again. ` +
-        `Times are from the new process answering \`/readyz\` 200 until a client holds the database's current version on a new connection. Reconnect policy: ${anySt.reconnect_policy}. ` +
+        `Times are from the new process answering \`/readyz\` 200 until a client holds the database's current version on a new connection (negative: the client held it before \`/readyz\` said so). Reconnect policy: ${anySt.reconnect_policy}. ` +
         `Peers keep state in memory, so a restart loses it: "right state" counts clients that end holding the version last committed.`,
       '',
     );
@@ -127,8 +127,9 @@ function markdown(r) {
     row('failed', (s) => s.failed);
     row('stuck (not settled in time)', (s) => s.stuck);
     row('connect attempts', (s) => s.connect_attempts);
-    row('SQL statements during the storm', (s) => s.sql_statements_during_storm);
-    row('snapshot queries during the storm', (s) => s.snapshot_queries_during_storm);
+    row('clients already connected when /readyz answered 200', (s) => s.clients_connected_at_ready);
+    row('SQL statements since the new process started / after ready', (s) => (s.sql_statements_since_start === null ? 'n/a' : `${s.sql_statements_since_start} / ${v(s.sql_statements_during_storm)}`));
+    row('snapshot queries since the new process started / after ready', (s) => (s.snapshot_queries_since_start === null ? 'n/a' : `${s.snapshot_queries_since_start} / ${v(s.snapshot_queries_during_storm)}`));
     row('bus subscriptions at ready / peak / end', (s) => (s.bus_subscriptions_peak === null && s.bus_subscriptions_at_end === null ? 'n/a' : `${v(s.bus_subscriptions_at_ready)} / ${v(s.bus_subscriptions_peak)} / ${v(s.bus_subscriptions_at_end)}`));
     row('server CPU / generator CPU', (s) => `${v(s.server_cpu_percent, '%')} / ${v(s.generator_cpu?.percent_of_one_core, '%')}`);
     lines.push('');
