@@ -34,6 +34,10 @@ if (opts.help) {
   process.exit(0);
 }
 fs.mkdirSync(OUT, { recursive: true });
+// Each run's logs and embedded database start empty, so bench/out only ever holds one run.
+for (const f of fs.readdirSync(OUT)) {
+  if (f.endsWith('.log') || f.startsWith('data-')) fs.rmSync(path.join(OUT, f), { recursive: true, force: true });
+}
 
 const backend = process.env.DATABASE_URL ? 'postgres' : 'embedded';
 const bus = process.env.NATS_URL ? 'nats' : 'in-process';
