@@ -9,12 +9,14 @@ const CACHE_MAX = 10_000;
 
 /**
  * Resolves a request's API key to its user. Successful lookups are cached for
- * AUTH_CACHE_TTL_MS (keyed by the key's hash), so a reconnect storm of thousands of sockets
- * costs one key lookup per user rather than one per socket.
+ * AUTH_CACHE_TTL_MS (keyed by the key's hash), and concurrent lookups of one key share a
+ * single query, so a reconnect storm of thousands of sockets costs one key lookup per key
+ * rather than one per socket.
  */
 @Injectable()
 export class AuthService {
   private readonly cache = new Map<string, { userId: string; expires: number }>();
+  private readonly inflight = new Map<string, Promise<string | null>>();
 
   constructor(
     private readonly users: UsersRepository,
@@ -33,6 +35,15 @@ export class AuthService {
     const cacheKey = hashApiKey(key).toString('base64');
     const cached = this.cache.get(cacheKey);
     if (cached && cached.expires > Date.now()) return cached.userId;
+    let lookup = this.inflight.get(cacheKey);
+    if (!lookup) {
+      lookup = this.lookup(key, prefix, cacheKey).finally(() => this.inflight.delete(cacheKey));
+      this.inflight.set(cacheKey, lookup);
+    }
+    return lookup;
+  }
+
+  private async lookup(key: string, prefix: string, cacheKey: string): Promise<string | null> {
     const row = await this.users.findKeyByPrefix(prefix);
     if (!row || !apiKeyMatches(key, row.keyHash)) return null;
     this.remember(cacheKey, row.userId);

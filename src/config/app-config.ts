@@ -18,6 +18,8 @@ export interface AppConfig {
   wsPongTimeoutMs: number;
   /** How long a connection waits for a missing version before it re-snapshots instead. */
   wsGapWaitMs: number;
+  /** How long a finished snapshot read may serve later connects, while its session has not changed. */
+  snapshotShareMs: number;
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
   authCacheTtlMs: number;
@@ -101,6 +103,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 25_000, 10, 3_600_000),
     wsPongTimeoutMs: integer(env, 'WS_PONG_TIMEOUT_MS', 10_000, 10, 3_600_000),
     wsGapWaitMs: integer(env, 'WS_GAP_WAIT_MS', 250, 0, 60_000),
+    snapshotShareMs: integer(env, 'SNAPSHOT_SHARE_MS', 2000, 0, 60_000),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     logLevel,

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { Metrics } from '../common/metrics.js';
 import type { BusSubscription, SessionBus } from '../events/session-bus.js';
 import { sessionSubject } from '../protocol/protocol.js';
@@ -54,11 +54,11 @@ function member(sessionId: string): ChannelMember & { sent: string[]; failures: 
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function setup() {
+function setup(snapshotShareMs = 0) {
   const bus = new FakeBus();
   const reader = new ManualReader();
   const metrics = new Metrics();
-  const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics);
+  const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, { snapshotShareMs });
   return { bus, reader, metrics, channels };
 }
 
@@ -87,21 +87,51 @@ describe('SessionChannels', () => {
     for (const m of members) expect(m.sent).toEqual(['snapshot:7']);
   });
 
-  it('gives a member that joins a read under way the events the read may have missed', async () => {
+  it('does not share a read under way once its session changed: the late member reads for itself', async () => {
     const { bus, reader, channels } = setup();
     const early = member('s');
     void channels.join(early);
     await flush();
-    // Committed after the read started: not in the snapshot (version 3), delivered meanwhile.
     bus.publish(sessionSubject(OWNER, 's'), change(4));
     const late = member('s');
     void channels.join(late);
     await flush();
-    expect(reader.reads).toHaveLength(1);
+    expect(reader.reads).toHaveLength(2);
     reader.reads[0].resolve(snap(3));
+    reader.reads[1].resolve(snap(4));
     await flush();
-    expect(late.sent).toEqual(['snapshot:3', JSON.stringify({ type: 'interaction_update', version: 4 })]);
-    expect(early.sent).toEqual(late.sent);
+    // The first frame of each is a snapshot current when its read ran; the change follows it only where needed.
+    expect(early.sent).toEqual(['snapshot:3', JSON.stringify({ type: 'interaction_update', version: 4 })]);
+    expect(late.sent).toEqual(['snapshot:4']);
+  });
+
+  it('shares a finished read with later connects while the session is unchanged, for the share window only', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const { bus, reader, channels, metrics } = setup(2000);
+      void channels.join(member('s'));
+      await flush();
+      reader.reads[0].resolve(snap(3));
+      await flush();
+      const later = Array.from({ length: 5 }, () => member('s'));
+      for (const m of later) await channels.join(m);
+      expect(reader.reads).toHaveLength(1);
+      for (const m of later) expect(m.sent).toEqual(['snapshot:3']);
+      expect(metrics.snapshotQueries).toBe(0);
+      jest.advanceTimersByTime(2000);
+      void channels.join(member('s'));
+      await flush();
+      expect(reader.reads).toHaveLength(2);
+      reader.reads[1].resolve(snap(3));
+      await flush();
+      // A change retires the shared read at once.
+      bus.publish(sessionSubject(OWNER, 's'), change(4));
+      void channels.join(member('s'));
+      await flush();
+      expect(reader.reads).toHaveLength(3);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('starts a fresh read for a resync rather than joining an older one', async () => {

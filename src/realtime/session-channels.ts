@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
 import { ServerEvent, sessionSubject, type VersionedEvent } from '../protocol/protocol.js';
-import type { FeedEvent, SessionFeed } from './session-feed.js';
+import type { FeedEvent, SessionFeed, Snapshot } from './session-feed.js';
 import { SnapshotReader } from './snapshot-reader.js';
 
 /** One connection's membership of a channel, as the channel sees it. */
@@ -14,11 +15,18 @@ export interface ChannelMember {
   snapshotFailed(error: unknown): void;
 }
 
-/** One snapshot read under way, and the members waiting for it. */
+/**
+ * One snapshot read: under way, then, for SNAPSHOT_SHARE_MS, finished and still current.
+ * It may be shared only while no event of its session has arrived since it started: then
+ * it is still the session's current committed state, as a read of its own would be.
+ */
 interface Flight {
-  /** Events the channel received since the read started, for members that join it late. */
-  log: FeedEvent[];
   riders: Set<ChannelMember>;
+  /** An event arrived since the read started: the result may be older than the session. */
+  stale: boolean;
+  /** Set once the read has finished and is kept for sharing. */
+  result?: Snapshot;
+  expiry?: NodeJS.Timeout;
 }
 
 interface Channel {
@@ -28,7 +36,7 @@ interface Channel {
   /** Resolves once the bus routes the session's messages to this process. */
   ready: Promise<void>;
   subscription?: BusSubscription;
-  /** The newest read under way; a connecting member may join it instead of starting another. */
+  /** The newest read, under way or finished; a connecting member may share it if it is current. */
   flight?: Flight;
   /** Highest version this process has seen, from events and snapshots. */
   seen: number;
@@ -38,12 +46,14 @@ interface Channel {
 /**
  * The sessions this process follows. One bus subscription per session however many sockets
  * follow it (reference-counted, dropped with the last one), and one snapshot read shared by
- * the connections that arrive while it runs (single flight).
+ * the connections that arrive while it runs or shortly after (single flight), so a
+ * reconnect storm after a restart costs about one query per session.
  *
- * Sharing a read is safe only because the channel's subscription predates the read: a
- * member joining a read already under way is seeded with every event the channel received
- * since that read started, so a change the read missed is still in its buffer. A member that
- * needs state newer than what it already sent (sync, gap, bus reconnect) never joins an
+ * Sharing a read is safe because the channel's subscription predates the read, and a read
+ * is shared only while no event of the session has arrived since it started: had anything
+ * been committed after the read, its event would have marked the read stale (or, if still
+ * on its way, it reaches the new member's buffer like any later change). A member that
+ * needs state newer than what it already has (sync, gap, bus reconnect) never shares an
  * older read: it starts a fresh one, which later connections may share in turn.
  */
 @Injectable()
@@ -59,6 +69,7 @@ export class SessionChannels implements OnModuleDestroy {
     @Inject(SESSION_BUS) private readonly bus: SessionBus,
     private readonly reader: SnapshotReader,
     private readonly metrics: Metrics,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'snapshotShareMs'>,
   ) {
     this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected'));
   }
@@ -83,7 +94,9 @@ export class SessionChannels implements OnModuleDestroy {
       return;
     }
     if (!channel.members.has(member)) return;
-    if (channel.flight) this.ride(channel.flight, member);
+    const current = channel.flight && !channel.flight.stale ? channel.flight : undefined;
+    if (current?.result) member.feed.snapshot(current.result);
+    else if (current) this.board(current, member);
     else this.fly(channel, [member]);
   }
 
@@ -94,6 +107,7 @@ export class SessionChannels implements OnModuleDestroy {
     this.riding.get(member)?.riders.delete(member);
     if (channel.members.size > 0) return;
     channel.closed = true;
+    this.retire(channel);
     this.channels.delete(key);
     if (channel.subscription) this.unsubscribe(channel.subscription);
   }
@@ -121,7 +135,7 @@ export class SessionChannels implements OnModuleDestroy {
     const ids = new Set(checked);
     let count = 0;
     for (const channel of this.channels.values()) {
-      if (!ids.has(channel.sessionId) || channel.flight) continue;
+      if (!ids.has(channel.sessionId) || (channel.flight && !channel.flight.result)) continue;
       const version = current.get(channel.sessionId);
       if (version !== undefined && version <= channel.seen) continue;
       this.resyncChannel(channel);
@@ -172,13 +186,15 @@ export class SessionChannels implements OnModuleDestroy {
       return;
     }
     channel.seen = Math.max(channel.seen, event.version);
-    channel.flight?.log.push(event);
+    if (channel.flight?.result) this.retire(channel);
+    else if (channel.flight) channel.flight.stale = true;
     for (const member of channel.members) member.feed.push(event);
   }
 
-  private ride(flight: Flight, member: ChannelMember): void {
-    this.board(flight, member);
-    member.feed.seed(flight.log);
+  /** Stops sharing the channel's newest read. */
+  private retire(channel: Channel): void {
+    clearTimeout(channel.flight?.expiry);
+    channel.flight = undefined;
   }
 
   private board(flight: Flight, member: ChannelMember): void {
@@ -188,26 +204,37 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   private fly(channel: Channel, members: ChannelMember[]): void {
-    const flight: Flight = { log: [], riders: new Set() };
+    const flight: Flight = { riders: new Set(), stale: false };
     for (const member of members) this.board(flight, member);
+    this.retire(channel);
     channel.flight = flight;
     this.reader.read(channel.owner, channel.sessionId).then(
       (snapshot) => {
-        if (channel.flight === flight) channel.flight = undefined;
         channel.seen = Math.max(channel.seen, snapshot.version);
-        for (const rider of flight.riders) {
+        const riders = [...flight.riders];
+        flight.riders.clear();
+        if (channel.flight === flight) {
+          if (flight.stale || this.config.snapshotShareMs === 0 || channel.closed) this.retire(channel);
+          else this.keepForSharing(channel, flight, snapshot);
+        }
+        for (const rider of riders) {
           this.riding.delete(rider);
           rider.feed.snapshot(snapshot);
         }
       },
       (error: unknown) => {
-        if (channel.flight === flight) channel.flight = undefined;
+        if (channel.flight === flight) this.retire(channel);
         for (const rider of flight.riders) {
           this.riding.delete(rider);
           rider.snapshotFailed(error);
         }
       },
     );
+  }
+  private keepForSharing(channel: Channel, flight: Flight, snapshot: Snapshot): void {
+    flight.result = snapshot;
+    flight.expiry = setTimeout(() => channel.flight === flight && this.retire(channel), this.config.snapshotShareMs);
+    flight.expiry.unref();
   }
 }
 

@@ -69,11 +69,6 @@ export class SessionFeed {
     else if (this.mode === 'live') this.accept(event);
   }
 
-  /** Events that reached the channel before this feed joined a snapshot read already under way. */
-  seed(events: readonly FeedEvent[]): void {
-    if (this.mode === 'buffering') this.pending.unshift(...events);
-  }
-
   /** Stop sending until the next snapshot; events keep being buffered meanwhile. */
   awaitSnapshot(): void {
     if (this.mode === 'closed') return;
