@@ -1,0 +1,51 @@
+import { createPostgresDatabase, type TestDatabase } from './database.js';
+import { TestNatsServer } from './nats.js';
+import { ServiceProcess } from './service.js';
+
+/**
+ * Service processes that are replicas of each other: one Postgres database and one
+ * nats-server of their own, whatever the mode of the run.
+ */
+export class Replicas {
+  readonly processes: ServiceProcess[] = [];
+
+  private constructor(
+    readonly database: TestDatabase,
+    readonly nats: TestNatsServer,
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async start(count: number, env: Record<string, string> = {}): Promise<Replicas> {
+    const database = await createPostgresDatabase();
+    const nats = await TestNatsServer.start();
+    const replicas = new Replicas(database, nats, { LOG_LEVEL: 'warn', ...database.env, NATS_URL: nats.url, ...env });
+    try {
+      // One after the other: the first creates the schema and prints the admin key.
+      for (let i = 0; i < count; i++) await replicas.add();
+    } catch (error) {
+      await replicas.dispose();
+      throw error;
+    }
+    return replicas;
+  }
+
+  /** The key the first replica printed for the `admin` user. */
+  get apiKey(): string {
+    const key = this.processes.find((process) => process.apiKey)?.apiKey;
+    if (!key) throw new Error('no replica printed an api_key line');
+    return key;
+  }
+
+  /** Starts one more replica (on `port` when given, as a restart on the same address). */
+  async add(port?: number): Promise<ServiceProcess> {
+    const process = await ServiceProcess.start(this.env, port);
+    this.processes.push(process);
+    return process;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all(this.processes.map((process) => process.stop('SIGKILL')));
+    await this.nats.dispose();
+    await this.database.drop();
+  }
+}
