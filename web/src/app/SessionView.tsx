@@ -17,11 +17,11 @@ const NO_INTERACTIONS: never[] = [];
 
 export function SessionView({ apiKey, sessionId, onUnauthorized }: Props) {
   // The WebSocket authenticates with the access_token cookie set at sign-in.
-  const { session, status, reason, gone, lastError, reconnect } = useSession(sessionId);
+  const { session, version, status, reason, gone, lastError, reconnect } = useSession(sessionId);
   const stoppedForAuth = status === SessionClientState.Stopped && reason?.code === CloseCode.Unauthorized;
 
   return (
-    <section className="session-view" data-session-id={sessionId}>
+    <section className="session-view" data-session-id={sessionId} data-version={version}>
       <header className="session-header">
         <a href="#/" className="back">
           ← All sessions
