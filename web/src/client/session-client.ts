@@ -183,8 +183,8 @@ export class SessionClient {
     this.socket = socket;
     this.syncPending = false;
     socket.onopen = () => this.schedulePing();
-    socket.onmessage = (ev) => this.onMessage(ev.data);
-    socket.onclose = (ev) =>
+    socket.onmessage = (ev: { data: unknown }) => this.onMessage(ev.data);
+    socket.onclose = (ev: { code: number; reason: string }) =>
       this._disconnect(ev.code, ev.reason || `connection closed (${ev.code})`, shouldReconnect(ev.code));
     // An error is always followed by a close, which decides what happens next.
     socket.onerror = noop;

@@ -47,13 +47,23 @@ export interface SessionClientSnapshot {
   lastError: (ErrorBody & { retryable: boolean }) | null;
 }
 
-/** The subset of the WebSocket API the client uses; browsers' WebSocket and `ws` both fit. */
+/**
+ * The subset of the WebSocket API the client uses; browsers' WebSocket and `ws` both fit.
+ * Handler parameters are `any` because each implementation declares its own event classes
+ * (the DOM's `MessageEvent`, `ws`'s `WebSocket.MessageEvent`): with a narrower type neither
+ * would be assignable here, and passing `ws` would need a cast. The client reads only
+ * `data`, `code` and `reason` from them.
+ */
 export interface WebSocketLike {
   readonly readyState: number;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onopen: ((ev: any) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onmessage: ((ev: any) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onclose: ((ev: any) => void) | null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  onerror: ((ev: any) => void) | null;
   send(data: string): void;
   close(code?: number, reason?: string): void;
 }
