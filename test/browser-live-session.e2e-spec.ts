@@ -134,13 +134,13 @@ describe('the session page in Chromium', () => {
     await page.evaluate(() => {
       const w = window as unknown as Record<string, unknown>;
       const transcript = document.querySelector('[data-testid=transcript]')!;
-      const nodes = [...transcript.querySelectorAll<HTMLElement>('[data-interaction-id]')];
+      const nodes = Array.from(transcript.querySelectorAll<HTMLElement>('[data-interaction-id]'));
       w.__nodes = nodes;
       w.__renderCounts = nodes.map((n) => n.dataset.renderCount);
       const mutations: { type: string; in: string | null; interactionNodesAdded: number; interactionNodesRemoved: number }[] = [];
       w.__mutations = mutations;
       const interactionNodes = (list: NodeList) =>
-        [...list].filter((n) => n instanceof Element && (n.matches('[data-interaction-id]') || n.querySelector('[data-interaction-id]'))).length;
+        Array.from(list).filter((n) => n instanceof Element && (n.matches('[data-interaction-id]') || n.querySelector('[data-interaction-id]'))).length;
       new MutationObserver((records) => {
         for (const r of records) {
           const element = r.target instanceof Element ? r.target : r.target.parentElement;
@@ -180,7 +180,7 @@ describe('the session page in Chromium', () => {
     );
     const after = await page.evaluate(() => {
       const w = window as unknown as { __nodes: HTMLElement[]; __renderCounts: string[]; __mutations: { in: string | null; interactionNodesAdded: number; interactionNodesRemoved: number }[] };
-      const nodes = [...document.querySelectorAll<HTMLElement>('[data-testid=transcript] [data-interaction-id]')];
+      const nodes = Array.from(document.querySelectorAll<HTMLElement>('[data-testid=transcript] [data-interaction-id]'));
       return {
         scrollTop: document.querySelector<HTMLElement>('[data-testid=transcript]')!.scrollTop,
         sameNodes: nodes.length === w.__nodes.length && nodes.every((n, i) => n === w.__nodes[i]),
