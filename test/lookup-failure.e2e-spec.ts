@@ -1,0 +1,86 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CloseCode, ErrorCode, type ErrorEvent } from '../src/protocol/protocol.js';
+import type { Api } from './helpers/api.js';
+import { TestApp } from './helpers/app.js';
+import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
+import { isSnapshot } from './helpers/recording-client.js';
+import { TcpProxy } from './helpers/tcp-proxy.js';
+import { TestSocket } from './helpers/ws.js';
+
+/**
+ * A database that hangs (connections open, no bytes back) is the failure a timeout exists
+ * for. New connections must be told to retry (1013) within SESSION_LOOKUP_TIMEOUT_MS, while
+ * connections already established, which need no database, carry on.
+ */
+describe('session lookup against a database that does not answer', () => {
+  let database: TestDatabase;
+  let proxy: TcpProxy;
+  let app: TestApp;
+  let alice: Api;
+  let bob: Api;
+  const sockets: TestSocket[] = [];
+
+  beforeAll(async () => {
+    database = await createPostgresDatabase();
+    const target = new URL(database.url!);
+    proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
+    const proxied = new URL(database.url!);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    app = await TestApp.start(
+      { SESSION_LOOKUP_TIMEOUT_MS: '300', VERSION_CHECK_INTERVAL_MS: '0' },
+      { url: proxied.toString(), env: { DATABASE_URL: proxied.toString() }, drop: async () => undefined },
+    );
+    alice = await app.newUser('alice');
+    bob = await app.newUser('bob');
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    // A paused proxy would hold the pool's shutdown forever.
+    proxy?.resume();
+    await app?.close();
+    await proxy?.close();
+    await database?.drop();
+  });
+
+  const connect = (sessionId: string, key = alice.key) => {
+    const socket = TestSocket.connect(app.wsBase, sessionId, key);
+    sockets.push(socket);
+    return socket;
+  };
+
+  async function expectUnavailable(socket: TestSocket): Promise<void> {
+    expect((await socket.closed).code).toBe(CloseCode.TryAgainLater);
+    expect(socket.frames).toEqual([
+      { type: 'error', error: { code: ErrorCode.SessionUnavailable, message: expect.any(String), retryable: true } },
+    ]);
+  }
+
+  it('answers session_unavailable then 1013 while the database hangs, keeps other sockets and the process, and recovers', async () => {
+    const followed = await alice.createSession('followed');
+    const other = await alice.createSession('followed too');
+    const target = await alice.createSession('looked up while the database hangs');
+    const bobs = await bob.createSession('bob');
+    // Warms the key cache: what times out below is the session's own read.
+    const watchers = [connect(followed.id), connect(other.id)];
+    await Promise.all(watchers.map((socket) => socket.next(isSnapshot)));
+
+    proxy.pause();
+    await expectUnavailable(connect(target.id));
+    // A key that is not cached needs the database too: same answer.
+    await expectUnavailable(connect(bobs.id, bob.key));
+
+    for (const watcher of watchers) {
+      expect(watcher.isClosed).toBe(false);
+      const from = watcher.frames.length;
+      watcher.send({ type: 'ping' });
+      await watcher.next((f) => f.type === 'pong', 5000, from);
+    }
+    expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
+
+    proxy.resume();
+    const retry = connect(target.id);
+    expect(await retry.next()).toMatchObject({ type: 'session_update', snapshot: true, version: 1, session: { id: target.id } });
+    const bobRetry = connect(bobs.id, bob.key);
+    expect(await bobRetry.next()).toMatchObject({ type: 'session_update', snapshot: true, session: { id: bobs.id } });
+  });
+});

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { SessionUpdateEvent } from '../src/protocol/protocol.js';
+import type { Api } from './helpers/api.js';
+import { TestApp } from './helpers/app.js';
+import { eventually } from './helpers/ports.js';
+import { isSnapshot } from './helpers/recording-client.js';
+import { TestSocket } from './helpers/ws.js';
+
+/** What a connection costs the bus and the database, by count. */
+describe('subscription sharing and single-flight snapshot reads', () => {
+  let app: TestApp;
+  let alice: Api;
+
+  beforeAll(async () => {
+    // No periodic version check: nothing but the connections below may touch the database.
+    app = await TestApp.start({ VERSION_CHECK_INTERVAL_MS: '0' });
+    alice = await app.newUser('alice');
+  });
+  afterAll(() => app?.close());
+
+  const connect = (sessionId: string) => TestSocket.connect(app.wsBase, sessionId, alice.key);
+
+  async function closeAll(sockets: TestSocket[]): Promise<void> {
+    for (const socket of sockets) socket.close();
+    await Promise.all(sockets.map((socket) => socket.closed));
+  }
+
+  it('holds one bus subscription per followed session, however many sockets follow it, and drops it with the last', async () => {
+    expect(app.metrics.busSubscriptions).toBe(0);
+    const sessions = await Promise.all(Array.from({ length: 10 }, (_, i) => alice.createSession(`shared ${i}`)));
+    const sockets = Array.from({ length: 100 }, (_, i) => connect(sessions[i % 10].id));
+    await Promise.all(sockets.map((socket) => socket.next(isSnapshot, 20_000)));
+    expect(app.metrics.busSubscriptions).toBe(10);
+
+    // Closing all but one socket of a session keeps its subscription.
+    await closeAll(sockets.filter((_, i) => i >= 10));
+    await eventually(() => app.metrics.wsConnections === 10, 'the closes to reach the server');
+    expect(app.metrics.busSubscriptions).toBe(10);
+
+    await closeAll(sockets.slice(0, 10));
+    await eventually(() => app.metrics.busSubscriptions === 0, 'every subscription dropped');
+    expect(app.metrics.wsConnections).toBe(0);
+  });
+
+  it('serves 50 concurrent connects to one session with a few snapshot queries, not 50', async () => {
+    const session = await alice.createSession('storm');
+    // The key lookup is cached after one connect; what remains per connect is the snapshot.
+    const warm = connect((await alice.createSession('warm-up')).id);
+    await warm.next(isSnapshot);
+    const before = app.metrics.snapshotQueries;
+
+    const sockets = Array.from({ length: 50 }, () => connect(session.id));
+    const firsts = await Promise.all(sockets.map((socket) => socket.next<SessionUpdateEvent>(undefined, 20_000)));
+    const queries = app.metrics.snapshotQueries - before;
+    expect(firsts.every((frame) => isSnapshot(frame) && frame.version === 1 && frame.session?.id === session.id)).toBe(true);
+    expect(queries).toBeGreaterThanOrEqual(1);
+    expect(queries).toBeLessThanOrEqual(3);
+    await closeAll([...sockets, warm]);
+  });
+
+  it('reads a snapshot in ONE SQL statement', async () => {
+    const warm = connect((await alice.createSession('warm-up')).id);
+    await warm.next(isSnapshot);
+    const session = await alice.createSession('one statement');
+    await alice.addInteraction(session.id, 'so that the read joins interactions');
+    await alice.addInteraction(session.id, 'more than one');
+    const statements = app.statements.count;
+    const queries = app.metrics.snapshotQueries;
+
+    const socket = connect(session.id);
+    const first = await socket.next<SessionUpdateEvent>();
+    expect(first).toMatchObject({ type: 'session_update', snapshot: true, version: 3 });
+    expect(first.session!.interactions).toHaveLength(2);
+    expect(app.metrics.snapshotQueries - queries).toBe(1);
+    expect(app.statements.count - statements).toBe(1);
+    await closeAll([socket, warm]);
+  });
+});
