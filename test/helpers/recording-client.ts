@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ServerFrame } from '../../src/protocol/protocol.js';
+import type { ServerFrame, SessionUpdateEvent } from '../../src/protocol/protocol.js';
 import { SessionClient } from '../../web/src/client/session-client.js';
 import type { SessionClientOptions, SessionClientSnapshot, WebSocketConstructor } from '../../web/src/client/types.js';
 
@@ -65,6 +65,6 @@ export class RecordingClient {
 }
 
 /** Whether a frame is a `session_update` snapshot. */
-export function isSnapshot(frame: ServerFrame | undefined): boolean {
+export function isSnapshot(frame: ServerFrame | undefined): frame is SessionUpdateEvent {
   return frame?.type === 'session_update' && frame.snapshot === true;
 }
