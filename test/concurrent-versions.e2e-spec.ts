@@ -54,6 +54,16 @@ describe('versions under concurrent writers (real database)', () => {
     expect((await user.getSession(session.id)).version).toBe(2 + tokens.length);
   });
 
+  it('writes an interaction change and its version in ONE statement', async () => {
+    const session = await user.createSession();
+    const interaction = await user.addInteraction(session.id);
+    await user.updateInteraction(session.id, interaction.id, { append: 'warm the key cache' });
+    const before = app.statements.count;
+    await user.updateInteraction(session.id, interaction.id, { append: '!', state: 'complete' });
+    await user.addInteraction(session.id, 'next');
+    expect(app.statements.count - before).toBe(2);
+  });
+
   it('rolls back the version of a change that fails', async () => {
     const session = await user.createSession();
     await Promise.all(

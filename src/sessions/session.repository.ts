@@ -17,8 +17,9 @@ export interface InteractionChanges {
 }
 
 /**
- * All SQL on sessions and interactions. Methods that change a session take the transaction's
- * EntityManager: the version bump and the change it numbers commit together or not at all.
+ * All SQL on sessions and interactions. Every change takes the session's next version
+ * atomically with itself: in one statement where one suffices, else inside a transaction
+ * whose EntityManager the method takes.
  */
 @Injectable()
 export class SessionRepository {
@@ -68,7 +69,7 @@ export class SessionRepository {
   }
 
   /**
-   * Takes the session's next version (and applies a rename) in one atomic UPDATE … RETURNING.
+   * Takes the session's next version and applies a rename in one atomic UPDATE … RETURNING.
    * The row lock it takes serializes concurrent writers to one session until commit, so each
    * gets its own consecutive version. Null when the session is missing or not the owner's.
    */
@@ -84,38 +85,61 @@ export class SessionRepository {
     return row ? Object.assign(new SessionEntity(), { id, ownerId, ...row }) : null;
   }
 
-  async insertInteraction(manager: EntityManager, id: string, sessionId: string, promptMessage: string): Promise<InteractionEntity> {
-    const result = await manager
-      .createQueryBuilder()
-      .insert()
-      .into(InteractionEntity)
-      .values({ id, sessionId, promptMessage, responseMessage: '', state: 'waiting', error: '' })
-      .returning(INTERACTION_COLUMNS)
-      .execute();
-    return interactionFromRow(result.raw[0]);
+  /**
+   * Adds an interaction and takes the session's next version in ONE statement (atomic on
+   * its own, one round trip). The version bump runs first and locks the session row, so the
+   * insert is ordered with every other writer of the session. Null when the session is
+   * missing or not the owner's.
+   */
+  async insertInteraction(sessionId: string, ownerId: string, id: string, promptMessage: string): Promise<VersionedInteraction | null> {
+    const rows = await this.records<InteractionRow>(
+      `WITH bump AS (${BUMP_VERSION} RETURNING version)
+       INSERT INTO interactions (id, session_id, prompt_message)
+       SELECT $3, $1, $4 FROM bump
+       RETURNING ${INTERACTION_COLUMNS}, (SELECT version FROM bump) AS version`,
+      [sessionId, ownerId, id, promptMessage],
+    );
+    return rows[0] ? versioned(rows[0]) : null;
   }
 
-  /** `append` concatenates in SQL, so concurrent appends each keep their text. */
-  async updateInteraction(
-    manager: EntityManager,
-    sessionId: string,
-    id: string,
-    changes: InteractionChanges,
-  ): Promise<InteractionEntity | null> {
-    const set: Record<string, unknown> = { updated: () => 'clock_timestamp()' };
-    if (changes.responseMessage !== undefined) set.responseMessage = changes.responseMessage;
-    if (changes.append !== undefined) set.responseMessage = () => 'response_message || :append';
-    if (changes.state !== undefined) set.state = changes.state;
-    if (changes.error !== undefined) set.error = changes.error;
-    const result = await manager
-      .createQueryBuilder()
-      .update(InteractionEntity)
-      .set(set)
-      .where('id = :id AND session_id = :sessionId', { id, sessionId })
-      .setParameter('append', changes.append)
-      .returning(INTERACTION_COLUMNS)
-      .execute();
-    return result.raw[0] ? interactionFromRow(result.raw[0]) : null;
+  /**
+   * Changes an interaction and takes the session's next version in ONE statement. The bump
+   * happens only if the interaction exists in that session, and it locks the session row
+   * before the interaction row, like every other writer (no lock-order deadlock with
+   * DELETE). `append` concatenates in SQL on the latest committed text, so concurrent
+   * appends each keep their text. Null when nothing matched: nothing changed.
+   */
+  async updateInteraction(sessionId: string, ownerId: string, id: string, changes: InteractionChanges): Promise<VersionedInteraction | null> {
+    const params: unknown[] = [sessionId, ownerId, id];
+    const set = ['updated = clock_timestamp()'];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (changes.responseMessage !== undefined) set.push(`response_message = ${param(changes.responseMessage)}`);
+    if (changes.append !== undefined) set.push(`response_message = interactions.response_message || ${param(changes.append)}`);
+    if (changes.state !== undefined) set.push(`state = ${param(changes.state)}`);
+    if (changes.error !== undefined) set.push(`error = ${param(changes.error)}`);
+    const rows = await this.records<InteractionRow>(
+      `WITH bump AS (${BUMP_VERSION} AND EXISTS (SELECT 1 FROM interactions WHERE id = $3 AND session_id = $1) RETURNING version)
+       UPDATE interactions SET ${set.join(', ')}
+       FROM bump
+       WHERE interactions.id = $3 AND interactions.session_id = $1
+       RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}, bump.version`,
+      params,
+    );
+    return rows[0] ? versioned(rows[0]) : null;
+  }
+
+  /** Rows of a raw statement, whatever its command (TypeORM shapes UPDATE results differently). */
+  private async records<T>(sql: string, params: unknown[]): Promise<T[]> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      return (await runner.query(sql, params, true)).records as T[];
+    } finally {
+      await runner.release();
+    }
+  }
+
+  async exists(id: string, ownerId: string): Promise<boolean> {
+    return this.dataSource.getRepository(SessionEntity).exists({ where: { id, ownerId } });
   }
 
   /** Deletes the session (interactions cascade); returns the version it had, or null. */
@@ -142,11 +166,31 @@ export class SessionRepository {
   }
 }
 
-/** Property paths (TypeORM maps them to columns); the raw rows come back with column names. */
-const INTERACTION_COLUMNS = ['id', 'sessionId', 'promptMessage', 'responseMessage', 'state', 'error', 'created', 'updated'];
+/** Takes the next version of session $1 if owner $2 has it; the row lock it takes orders writers. */
+const BUMP_VERSION = 'UPDATE sessions SET version = version + 1, updated = clock_timestamp() WHERE id = $1 AND owner_id = $2';
 
-function interactionFromRow(row: Record<string, unknown>): InteractionEntity {
-  return Object.assign(new InteractionEntity(), {
+const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, created, updated';
+
+interface InteractionRow {
+  id: string;
+  session_id: string;
+  prompt_message: string;
+  response_message: string;
+  state: InteractionState;
+  error: string;
+  created: Date;
+  updated: Date;
+  version: number;
+}
+
+export interface VersionedInteraction {
+  /** The session version this change took. */
+  version: number;
+  interaction: InteractionEntity;
+}
+
+function versioned(row: InteractionRow): VersionedInteraction {
+  const interaction = Object.assign(new InteractionEntity(), {
     id: row.id,
     sessionId: row.session_id,
     promptMessage: row.prompt_message,
@@ -156,4 +200,5 @@ function interactionFromRow(row: Record<string, unknown>): InteractionEntity {
     created: row.created,
     updated: row.updated,
   });
+  return { version: Number(row.version), interaction };
 }

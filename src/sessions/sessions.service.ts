@@ -65,33 +65,30 @@ export class SessionsService {
   }
 
   async addInteraction(ownerId: string, sessionId: string, promptMessage: string): Promise<Interaction> {
-    const { version, interaction } = await this.sessions.transaction(async (manager) => {
-      const session = isUuid(sessionId) ? await this.sessions.nextVersion(manager, sessionId, ownerId) : null;
-      if (!session) throw sessionNotFound();
-      const created = await this.sessions.insertInteraction(manager, randomUUID(), sessionId, promptMessage);
-      return { version: session.version, interaction: mapInteraction(created) };
-    });
-    this.events.interactionChanged(ownerId, version, interaction);
+    const created = isUuid(sessionId) ? await this.sessions.insertInteraction(sessionId, ownerId, randomUUID(), promptMessage) : null;
+    if (!created) throw sessionNotFound();
+    const interaction = mapInteraction(created.interaction);
+    this.events.interactionChanged(ownerId, created.version, interaction);
     return interaction;
   }
 
   async updateInteraction(ownerId: string, sessionId: string, id: string, changes: UpdateInteractionDto): Promise<Interaction> {
     validateInteractionChanges(changes);
-    const { version, interaction } = await this.sessions.transaction(async (manager) => {
-      // The bump comes first: it locks the session row, so the interaction change and its
-      // version are ordered with every other writer. A missing interaction rolls it back.
-      const session = isUuid(sessionId) && isUuid(id) ? await this.sessions.nextVersion(manager, sessionId, ownerId) : null;
-      if (!session) throw sessionNotFound();
-      const updated = await this.sessions.updateInteraction(manager, sessionId, id, {
-        responseMessage: changes.response_message,
-        append: changes.append,
-        state: changes.state,
-        error: changes.error,
-      });
-      if (!updated) throw new NotFoundException('interaction not found');
-      return { version: session.version, interaction: mapInteraction(updated) };
-    });
-    this.events.interactionChanged(ownerId, version, interaction);
+    const updated =
+      isUuid(sessionId) && isUuid(id)
+        ? await this.sessions.updateInteraction(sessionId, ownerId, id, {
+            responseMessage: changes.response_message,
+            append: changes.append,
+            state: changes.state,
+            error: changes.error,
+          })
+        : null;
+    if (!updated) {
+      // Nothing changed; only the error path pays for telling which of the two is missing.
+      throw isUuid(sessionId) && (await this.sessions.exists(sessionId, ownerId)) ? new NotFoundException('interaction not found') : sessionNotFound();
+    }
+    const interaction = mapInteraction(updated.interaction);
+    this.events.interactionChanged(ownerId, updated.version, interaction);
     return interaction;
   }
 }
