@@ -3,6 +3,7 @@ import WebSocket from 'ws';
 import { CloseCode, ErrorCode, ServerEvent, WS_PATH, type ErrorEvent, type InteractionUpdateEvent, type SessionUpdateEvent } from '../src/protocol/protocol.js';
 import type { Api } from './helpers/api.js';
 import { TestApp } from './helpers/app.js';
+import { eventually } from './helpers/ports.js';
 import { TestSocket } from './helpers/ws.js';
 
 const isSnapshot = (frame: { type: string }) => frame.type === ServerEvent.SessionUpdate && (frame as SessionUpdateEvent).snapshot;
@@ -140,6 +141,22 @@ describe('WebSocket /api/v1/ws/user', () => {
     const beforeSync = client.frames.length;
     client.send({ type: 'sync' });
     expect(await client.next(isSnapshot, 5000, beforeSync)).toMatchObject({ version: 1, session: { id: session.id } });
+    expect(client.isClosed).toBe(false);
+    client.close();
+  });
+
+  it('answers every sync with a snapshot of its own, even when sent back to back or before the first snapshot', async () => {
+    const session = await alice.createSession();
+    const client = connect(session.id);
+    client.socket.once('open', () => client.send({ type: 'sync' }));
+    await client.next(isSnapshot);
+    for (let i = 0; i < 3; i++) client.send({ type: 'sync' });
+    await eventually(() => client.frames.filter(isSnapshot).length === 5, 'five snapshots');
+    expect(client.frames.every((f) => f.type === 'session_update' && f.snapshot && f.version === 1)).toBe(true);
+    // The burst is 5 with one more a second: ten at once must hit the limit whatever the timing.
+    for (let i = 0; i < 10; i++) client.send({ type: 'sync' });
+    const limited = await client.next<ErrorEvent>((f) => f.type === 'error');
+    expect(limited.error).toEqual({ code: ErrorCode.RateLimited, message: expect.any(String), retryable: true });
     expect(client.isClosed).toBe(false);
     client.close();
   });

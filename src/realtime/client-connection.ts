@@ -21,6 +21,8 @@ export class ClientConnection implements ChannelMember, FeedSink {
   lastPongAt = Date.now();
   private started = false;
   private deferred: Buffer[] = [];
+  /** `sync` requests that arrived while a snapshot was already on its way. */
+  private owedSyncs = 0;
   private syncTokens = SYNC_BURST;
   private syncRefilledAt = Date.now();
 
@@ -63,6 +65,17 @@ export class ClientConnection implements ChannelMember, FeedSink {
     this.channels.resync(this);
   }
 
+  /**
+   * Every `sync` gets a snapshot of its own, read after it arrived. One that came while a
+   * snapshot was already on its way is answered by a fresh read once that one is out, so
+   * answers stay in version order.
+   */
+  snapshotDelivered(): void {
+    if (this.owedSyncs === 0) return;
+    this.owedSyncs--;
+    this.channels.resync(this);
+  }
+
   snapshotFailed(error: unknown): void {
     this.onFailure(error);
     this.unavailable();
@@ -96,14 +109,13 @@ export class ClientConnection implements ChannelMember, FeedSink {
   }
 
   private sync(): void {
-    // Before the first snapshot, or while a re-snapshot is under way, one is coming anyway.
-    if (!this.joined || !this.feed.isLive) return;
     const now = Date.now();
     this.syncTokens = Math.min(SYNC_BURST, this.syncTokens + Math.floor((now - this.syncRefilledAt) / SYNC_REFILL_MS));
     if (this.syncTokens < SYNC_BURST) this.syncRefilledAt = now;
     if (this.syncTokens === 0) return this.reply(errorFrame(ErrorCode.RateLimited, 'too many sync requests; wait a second', true));
     this.syncTokens--;
-    this.channels.resync(this);
+    if (this.joined && this.feed.isLive) this.channels.resync(this);
+    else this.owedSyncs++;
   }
 
   private reply(data: Buffer): void {

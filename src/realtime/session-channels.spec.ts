@@ -48,7 +48,7 @@ function member(sessionId: string): ChannelMember & { sent: string[]; failures: 
     feed: undefined as unknown as SessionFeed,
     snapshotFailed: (error: unknown) => void failures.push(error),
   };
-  self.feed = new SessionFeed({ send: (data) => void sent.push(data.toString()), end: () => undefined, requestSnapshot: () => undefined }, 1000);
+  self.feed = new SessionFeed({ send: (data) => void sent.push(data.toString()), end: () => undefined, requestSnapshot: () => undefined, snapshotDelivered: () => undefined }, 1000);
   return self;
 }
 

@@ -22,6 +22,7 @@ describe('SessionFeed', () => {
       requestSnapshot() {
         this.snapshotsRequested++;
       },
+      snapshotDelivered: () => undefined,
     };
     feed = new SessionFeed(sink, 100);
   });

@@ -22,6 +22,8 @@ export interface FeedSink {
   end(): void;
   /** A gap did not fill within the wait: a fresh snapshot is needed. */
   requestSnapshot(): void;
+  /** A snapshot and the events buffered behind it have been sent. */
+  snapshotDelivered(): void;
 }
 
 /**
@@ -86,6 +88,7 @@ export class SessionFeed {
     const buffered = this.pending;
     this.pending = [];
     for (const event of buffered.sort(byVersion)) this.accept(event);
+    if (this.mode === 'live') this.sink.snapshotDelivered();
   }
 
   close(): void {
