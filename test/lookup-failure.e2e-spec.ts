@@ -17,7 +17,8 @@ describe('session lookup against a database that does not answer', () => {
   let proxy: TcpProxy;
   let app: TestApp;
   let alice: Api;
-  let bob: Api;
+  /** Never used before the database hangs: its key is not cached. */
+  let carol: Api;
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
@@ -31,7 +32,7 @@ describe('session lookup against a database that does not answer', () => {
       { url: proxied.toString(), env: { DATABASE_URL: proxied.toString() }, drop: async () => undefined },
     );
     alice = await app.newUser('alice');
-    bob = await app.newUser('bob');
+    carol = await app.newUser('carol');
   });
   afterAll(async () => {
     for (const socket of sockets) socket.close();
@@ -59,7 +60,7 @@ describe('session lookup against a database that does not answer', () => {
     const followed = await alice.createSession('followed');
     const other = await alice.createSession('followed too');
     const target = await alice.createSession('looked up while the database hangs');
-    const bobs = await bob.createSession('bob');
+    const missing = '00000000-0000-4000-8000-000000000000';
     // Warms the key cache: what times out below is the session's own read.
     const watchers = [connect(followed.id), connect(other.id)];
     await Promise.all(watchers.map((socket) => socket.next(isSnapshot)));
@@ -67,7 +68,7 @@ describe('session lookup against a database that does not answer', () => {
     proxy.pause();
     await expectUnavailable(connect(target.id));
     // A key that is not cached needs the database too: same answer.
-    await expectUnavailable(connect(bobs.id, bob.key));
+    await expectUnavailable(connect(missing, carol.key));
 
     for (const watcher of watchers) {
       expect(watcher.isClosed).toBe(false);
@@ -80,7 +81,8 @@ describe('session lookup against a database that does not answer', () => {
     proxy.resume();
     const retry = connect(target.id);
     expect(await retry.next()).toMatchObject({ type: 'session_update', snapshot: true, version: 1, session: { id: target.id } });
-    const bobRetry = connect(bobs.id, bob.key);
-    expect(await bobRetry.next()).toMatchObject({ type: 'session_update', snapshot: true, session: { id: bobs.id } });
+    const carolRetry = connect(missing, carol.key);
+    expect(await carolRetry.next()).toMatchObject({ type: 'session_update', snapshot: true, session: null });
+    expect((await carolRetry.closed).code).toBe(CloseCode.SessionNotFound);
   });
 });
