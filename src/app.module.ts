@@ -27,7 +27,8 @@ export class AppModule {
           pinoHttp: {
             level: config.logLevel,
             // Requests are logged at debug: at info the log would be one line per API call.
-            customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'debug'),
+            // A 503 from /readyz is an answer, not a failure.
+            customLogLevel: (req, res, err) => ((err || res.statusCode >= 500) && !req.url?.startsWith('/readyz') ? 'error' : 'debug'),
             serializers: {
               req: (req: { method: string; url: string }) => ({ method: req.method, url: redactToken(req.url) }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

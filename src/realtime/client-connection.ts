@@ -8,6 +8,12 @@ const PONG = frameBytes({ type: ServerEvent.Pong });
 /** `sync` costs a database read: a burst of this many, then one per SYNC_REFILL_MS. */
 const SYNC_BURST = 5;
 const SYNC_REFILL_MS = 1000;
+/**
+ * A client that stops reading would make the server hold every frame for it in memory. Past
+ * this much unsent data the socket is dropped; the client reconnects and gets a snapshot,
+ * which is all it would have needed anyway.
+ */
+export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 /**
  * One WebSocket's side of the protocol: client frames in, server frames out. Replies owed
@@ -50,6 +56,10 @@ export class ClientConnection implements ChannelMember, FeedSink {
 
   send(data: Buffer): void {
     if (!this.isOpen) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.socket.terminate();
+      return;
+    }
     this.socket.send(data, { binary: false });
     if (this.started) return;
     this.started = true;

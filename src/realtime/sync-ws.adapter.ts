@@ -1,4 +1,4 @@
-import type { INestApplicationContext } from '@nestjs/common';
+import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { Observable } from 'rxjs';
 
@@ -18,6 +18,14 @@ export class SyncWsAdapter extends WsAdapter {
 
   override create(port: number, options: Record<string, unknown> & { path?: string } = {}) {
     return super.create(port, { ...options, maxPayload: this.maxPayload });
+  }
+
+  /** A client's protocol error (an oversized frame, say) is its problem: one warning line, no stack. */
+  override bindErrorHandler(server: import('ws').WebSocketServer) {
+    const log = new Logger('WebSocket');
+    server.on('connection', (socket) => socket.on('error', (error: Error & { code?: string }) => log.warn(`client error: ${error.code ?? error.message}`)));
+    server.on('error', (error) => log.error({ err: error }, 'server error'));
+    return server;
   }
 
   override bindMessageHandlers(_client: unknown, _handlers: unknown[], _transform: (data: unknown) => Observable<unknown>): void {}
