@@ -48,7 +48,10 @@ export class ServiceProcess {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run "npm run build" first (npm test does)`);
     const listen = port ?? (await freePort());
     const fullEnv = { LOG_LEVEL: 'info', ...env, PORT: String(listen), HOST: '127.0.0.1' };
-    const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { ...process.env, ...fullEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // The run's own DATABASE_URL / NATS_URL never leak in: a process gets exactly the database
+    // and bus its test names (none means the embedded database and the in-process bus).
+    const inherited = { ...process.env, DATABASE_URL: '', NATS_URL: '' };
+    const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: { ...inherited, ...fullEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     const service = new ServiceProcess(child, listen, fullEnv);
     await service.waitReady();
     return service;
