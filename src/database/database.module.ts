@@ -23,9 +23,11 @@ class DatabaseShutdown implements OnApplicationShutdown {
 
 @Global()
 @Module({
+  // Factories, not values: each application (tests build several in one process) owns its
+  // embedded database and its statement count.
   providers: [
-    { provide: StatementCounter, useValue: new StatementCounter() },
-    { provide: EmbeddedDatabase, useValue: new EmbeddedDatabase() },
+    { provide: StatementCounter, useFactory: () => new StatementCounter() },
+    { provide: EmbeddedDatabase, useFactory: () => new EmbeddedDatabase() },
   ],
   exports: [StatementCounter, EmbeddedDatabase],
 })
