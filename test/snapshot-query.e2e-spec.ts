@@ -37,16 +37,21 @@ describe('the snapshot read', () => {
     expect(JSON.parse(snapshot.data.toString())).toMatchObject({ owner: null, version: 0, session: null });
   });
 
-  it('builds the snapshot frame of the committed state', async () => {
-    const session = await user.createSession('framed');
-    await user.addInteraction(session.id, 'only');
+  it('builds the snapshot frame of the committed state, in one statement, whatever the text holds', async () => {
+    const awkward = 'quote " backslash \\ newline \n tab \t bell \u0007 nul-free é 😀 </script> \u2028';
+    const session = await user.createSession(`framed ${awkward}`);
+    const interaction = await user.addInteraction(session.id, awkward);
+    await user.updateInteraction(session.id, interaction.id, { response_message: awkward, state: 'error', error: awkward });
+    await user.addInteraction(session.id, 'second');
+    const before = app.statements.count;
     const snapshot = await app.get(SnapshotReader).read(user.userId, session.id);
-    expect(snapshot).toMatchObject({ exists: true, version: 2 });
+    expect(app.statements.count - before).toBe(1);
+    expect(snapshot).toMatchObject({ exists: true, version: 4 });
     expect(JSON.parse(snapshot.data.toString())).toEqual({
       type: 'session_update',
       session_id: session.id,
       owner: user.userId,
-      version: 2,
+      version: 4,
       snapshot: true,
       session: await user.getSession(session.id),
     });
