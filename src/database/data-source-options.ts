@@ -39,6 +39,9 @@ export async function resolveDataSourceOptions(
       // WebSocket lookups answer with an error in bounded time.
       connectionTimeoutMillis: 5000,
       statement_timeout: 30_000,
+      // Client-side too: a connection whose server went silent (a dead network path) would
+      // otherwise leave its query, and whoever waits for it, hanging for good.
+      query_timeout: 35_000,
     },
   };
 }

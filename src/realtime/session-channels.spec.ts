@@ -58,7 +58,7 @@ function setup(snapshotShareMs = 0) {
   const bus = new FakeBus();
   const reader = new ManualReader();
   const metrics = new Metrics();
-  const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, { snapshotShareMs });
+  const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, { snapshotShareMs, sessionLookupTimeoutMs: 1000 });
   return { bus, reader, metrics, channels };
 }
 
@@ -178,6 +178,33 @@ describe('SessionChannels', () => {
     reader.reads[0].reject(new Error('database down'));
     await flush();
     for (const m of members) expect(m.failures).toHaveLength(1);
+  });
+
+  it('fails a member that waited too long, but keeps the read going for the connects that follow', async () => {
+    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+    try {
+      const { reader, channels } = setup(2000);
+      const first = member('s');
+      void channels.join(first);
+      await flush();
+      jest.advanceTimersByTime(1000);
+      expect(first.failures).toHaveLength(1);
+      // The retry (and anyone else) waits for the read already under way, not for a new one.
+      const retry = member('s');
+      void channels.join(retry);
+      await flush();
+      expect(reader.reads).toHaveLength(1);
+      reader.reads[0].resolve(snap(5));
+      await flush();
+      expect(retry.sent).toEqual(['snapshot:5']);
+      expect(first.sent).toEqual([]);
+      const later = member('s');
+      await channels.join(later);
+      expect(later.sent).toEqual(['snapshot:5']);
+      expect(reader.reads).toHaveLength(1);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('re-snapshots only the channels behind the database', async () => {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
+import { TimeoutError } from '../common/with-timeout.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
 import { ServerEvent, sessionSubject, type VersionedEvent } from '../protocol/protocol.js';
 import type { FeedEvent, SessionFeed, Snapshot } from './session-feed.js';
@@ -21,7 +22,8 @@ export interface ChannelMember {
  * it is still the session's current committed state, as a read of its own would be.
  */
 interface Flight {
-  riders: Set<ChannelMember>;
+  /** Members waiting for the read, each with its own SESSION_LOOKUP_TIMEOUT_MS timer. */
+  riders: Map<ChannelMember, NodeJS.Timeout>;
   /** An event arrived since the read started: the result may be older than the session. */
   stale: boolean;
   /** Set once the read has finished and is kept for sharing. */
@@ -69,7 +71,7 @@ export class SessionChannels implements OnModuleDestroy {
     @Inject(SESSION_BUS) private readonly bus: SessionBus,
     private readonly reader: SnapshotReader,
     private readonly metrics: Metrics,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'snapshotShareMs'>,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'snapshotShareMs' | 'sessionLookupTimeoutMs'>,
   ) {
     this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected'));
   }
@@ -104,7 +106,7 @@ export class SessionChannels implements OnModuleDestroy {
     const key = channelKey(member.owner, member.sessionId);
     const channel = this.channels.get(key);
     if (!channel || !channel.members.delete(member)) return;
-    this.riding.get(member)?.riders.delete(member);
+    this.unboard(member);
     if (channel.members.size > 0) return;
     channel.closed = true;
     this.retire(channel);
@@ -197,40 +199,61 @@ export class SessionChannels implements OnModuleDestroy {
     channel.flight = undefined;
   }
 
+  /**
+   * Makes the member wait for the read, for SESSION_LOOKUP_TIMEOUT_MS at most. A member that
+   * times out gets its failure (the client is told to retry), but the read goes on as the
+   * channel's read: the retry, and every other connect, waits for that one instead of
+   * queueing one more behind it on a database that is already slow.
+   */
   private board(flight: Flight, member: ChannelMember): void {
-    this.riding.get(member)?.riders.delete(member);
+    this.unboard(member);
     this.riding.set(member, flight);
-    flight.riders.add(member);
+    const timer = setTimeout(() => {
+      if (!flight.riders.delete(member)) return;
+      this.riding.delete(member);
+      member.snapshotFailed(new TimeoutError(`session lookup timed out after ${this.config.sessionLookupTimeoutMs} ms`));
+    }, this.config.sessionLookupTimeoutMs);
+    timer.unref();
+    flight.riders.set(member, timer);
+  }
+
+  private unboard(member: ChannelMember): void {
+    const flight = this.riding.get(member);
+    if (!flight) return;
+    clearTimeout(flight.riders.get(member));
+    flight.riders.delete(member);
+    this.riding.delete(member);
+  }
+
+  /** Takes every member waiting for the read off it. */
+  private landed(flight: Flight): ChannelMember[] {
+    const riders = [...flight.riders.keys()];
+    for (const rider of riders) this.unboard(rider);
+    return riders;
   }
 
   private fly(channel: Channel, members: ChannelMember[]): void {
-    const flight: Flight = { riders: new Set(), stale: false };
+    const flight: Flight = { riders: new Map(), stale: false };
     for (const member of members) this.board(flight, member);
     this.retire(channel);
     channel.flight = flight;
     this.reader.read(channel.owner, channel.sessionId).then(
       (snapshot) => {
         channel.seen = Math.max(channel.seen, snapshot.version);
-        const riders = [...flight.riders];
-        flight.riders.clear();
+        const riders = this.landed(flight);
         if (channel.flight === flight) {
           if (flight.stale || this.config.snapshotShareMs === 0 || channel.closed) this.retire(channel);
           else this.keepForSharing(channel, flight, snapshot);
         }
-        for (const rider of riders) {
-          this.riding.delete(rider);
-          rider.feed.snapshot(snapshot);
-        }
+        for (const rider of riders) rider.feed.snapshot(snapshot);
       },
       (error: unknown) => {
         if (channel.flight === flight) this.retire(channel);
-        for (const rider of flight.riders) {
-          this.riding.delete(rider);
-          rider.snapshotFailed(error);
-        }
+        for (const rider of this.landed(flight)) rider.snapshotFailed(error);
       },
     );
   }
+
   private keepForSharing(channel: Channel, flight: Flight, snapshot: Snapshot): void {
     flight.result = snapshot;
     flight.expiry = setTimeout(() => channel.flight === flight && this.retire(channel), this.config.snapshotShareMs);
