@@ -11,7 +11,7 @@ import { SyncWsAdapter } from './realtime/sync-ws.adapter.js';
 
 /** Builds the application exactly as it runs in production; tests call this too. */
 export async function createApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false, abortOnError: false });
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.useBodyParser('json', { limit: config.bodyLimit });

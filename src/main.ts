@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { createApp } from './app.factory.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { EmbeddedDatabaseBusyError } from './database/embedded-database.js';
+import { NatsUnavailableError } from './events/nats-bus.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -34,7 +35,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof EmbeddedDatabaseBusyError;
+  const known = error instanceof ConfigError || error instanceof EmbeddedDatabaseBusyError || error instanceof NatsUnavailableError;
   console.error(known ? `error: ${(error as Error).message}` : error);
   process.exit(1);
 });

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Api } from './helpers/api.js';
 import { createEmbeddedDatabase, createPostgresDatabase, type TestDatabase } from './helpers/database.js';
+import { freePort } from './helpers/ports.js';
 import { ServiceProcess } from './helpers/service.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -75,6 +76,13 @@ describe('CLI and start-up (real processes)', () => {
     const result = run('cli', args, { DATA_DIR: '/nonexistent-never-created' });
     expect(result.code).toBe(code);
     expect(result.stderr).toMatch(message);
+  });
+
+  it('stops at start with a plain message when NATS cannot be reached', async () => {
+    const db = track(createEmbeddedDatabase());
+    const result = run('main', [], { ...db.env, NATS_URL: `nats://127.0.0.1:${await freePort()}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: NATS_URL: cannot connect to nats:\/\/127\.0\.0\.1:\d+ .*start NATS or unset NATS_URL/m);
   });
 
   it.each([

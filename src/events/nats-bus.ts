@@ -3,6 +3,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { withTimeout } from '../common/with-timeout.js';
 import type { BusSubscription, SessionBus } from './session-bus.js';
 
+export class NatsUnavailableError extends Error {}
+
 /** How long `subscribe()` waits for the server to confirm before relying on a later resync. */
 const FLUSH_TIMEOUT_MS = 2000;
 
@@ -34,6 +36,8 @@ export class NatsBus implements SessionBus {
       pingInterval: 5000,
       maxPingOut: 2,
       timeout: 5000,
+    }).catch((error: unknown) => {
+      throw new NatsUnavailableError(`NATS_URL: cannot connect to ${servers.join(', ')} (${(error as Error).message}); start NATS or unset NATS_URL for a single instance`);
     });
     return new NatsBus(nc);
   }
