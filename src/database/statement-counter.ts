@@ -26,7 +26,10 @@ export class StatementCounter implements TypeOrmLogger {
     this.logger.warn({ ms: time, query: query.slice(0, 200) }, 'slow query');
   }
 
-  logSchemaBuild(): void {}
+  /** Also how the migration CLI prints `migration:show`. */
+  logSchemaBuild(message: string): void {
+    this.logger.log(message);
+  }
 
   logMigration(message: string): void {
     this.logger.log(message);
@@ -34,5 +37,6 @@ export class StatementCounter implements TypeOrmLogger {
 
   log(level: 'log' | 'info' | 'warn', message: unknown): void {
     if (level === 'warn') this.logger.warn(String(message));
+    else this.logger.log(String(message));
   }
 }
