@@ -98,6 +98,13 @@ export class ClientConnection implements ChannelMember, FeedSink {
     this.close(CloseCode.TryAgainLater, 'session lookup failed');
   }
 
+  /** Something unexpected failed on the server: say so (retryable), then 1011. */
+  fail(): void {
+    if (!this.isOpen) return;
+    this.socket.send(errorFrame(ErrorCode.Internal, 'internal error; reconnect', true), { binary: false });
+    this.close(CloseCode.InternalError, 'internal error');
+  }
+
   close(code: number, reason: string): void {
     if (this.socket.readyState === this.socket.OPEN || this.socket.readyState === this.socket.CONNECTING) {
       this.socket.close(code, reason);

@@ -46,7 +46,7 @@ export class ConnectionService {
     if (this.stopping) return connection.close(CloseCode.ServiceRestart, 'server restarting');
     this.admit(connection, request).catch((error: unknown) => {
       this.log.error({ err: error }, 'connection failed');
-      connection.close(CloseCode.InternalError, 'internal error');
+      connection.fail();
     });
   }
 
