@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { resolveDataSourceOptions } from './database/data-source-options.js';
@@ -8,6 +9,15 @@ import { UsersRepository } from './users/users.repository.js';
 import { UsersService } from './users/users.service.js';
 
 const USAGE = 'usage: npm run cli -- users create NAME';
+
+/** stdout carries the command's one JSON line and nothing else: every log line goes to stderr. */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(...args: Parameters<ConsoleLogger['printMessages']>): void {
+    const [messages, context, logLevel, , errorStack, params] = args;
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack, params);
+  }
+}
+Logger.overrideLogger(new StderrLogger('cli', { logLevels: ['error', 'warn', 'log'] }));
 
 /** `users create NAME`: prints {"user_id","api_key"} as one JSON line. Same env vars as the service. */
 async function main(args: string[]): Promise<number> {

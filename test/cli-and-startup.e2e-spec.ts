@@ -42,6 +42,11 @@ describe('CLI and start-up (real processes)', () => {
 
   it('`users create NAME` prints one JSON line whose key works, while the service runs on DATABASE_URL', async () => {
     const db = track(await createPostgresDatabase());
+    // On an empty database the CLI migrates first; its logs must stay off stdout.
+    const first = run('cli', ['users', 'create', 'first'], db.env);
+    expect(first.code).toBe(0);
+    expect(first.stdout.trim().split('\n')).toHaveLength(1);
+    expect(JSON.parse(first.stdout)).toEqual({ user_id: expect.stringMatching(UUID), api_key: expect.stringMatching(/^sk_/) });
     const service = started(await ServiceProcess.start(db.env));
     const result = run('cli', ['users', 'create', 'carol'], db.env);
     expect(result.code).toBe(0);
