@@ -19,6 +19,12 @@ describe('loadConfig', () => {
     expect(config.dataDir).toMatch(/\/data$/);
   });
 
+  it('shares snapshot reads longer on the in-process bus, which cannot lose an event', () => {
+    expect(loadConfig({}).snapshotShareMs).toBe(30_000);
+    expect(loadConfig({ NATS_URL: 'nats://a:4222' }).snapshotShareMs).toBe(2000);
+    expect(loadConfig({ NATS_URL: 'nats://a:4222', SNAPSHOT_SHARE_MS: '0' }).snapshotShareMs).toBe(0);
+  });
+
   it('reads sizes with units and a NATS cluster list', () => {
     const config = loadConfig({ BODY_LIMIT: '2mb', WS_MAX_PAYLOAD: '16kb', NATS_URL: 'nats://a:4222, nats://b:4222' });
     expect(config.bodyLimit).toBe(2 * 1024 * 1024);

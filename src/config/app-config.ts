@@ -89,11 +89,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres', 'postgresql']);
+  const nats = natsServers(env);
   const config: AppConfig = {
     port: integer(env, 'PORT', 8080, 0, 65535),
     host: raw(env, 'HOST') ?? '127.0.0.1',
     databaseUrl,
-    natsServers: natsServers(env),
+    natsServers: nats,
     dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
@@ -103,7 +104,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 25_000, 10, 3_600_000),
     wsPongTimeoutMs: integer(env, 'WS_PONG_TIMEOUT_MS', 10_000, 10, 3_600_000),
     wsGapWaitMs: integer(env, 'WS_GAP_WAIT_MS', 250, 0, 60_000),
-    snapshotShareMs: integer(env, 'SNAPSHOT_SHARE_MS', 2000, 0, 60_000),
+    // A shared read is current until an event of its session arrives. The in-process bus
+    // cannot lose one, so there it may be shared much longer; over NATS a lost message
+    // would go unnoticed until the version check, so the window stays short.
+    snapshotShareMs: integer(env, 'SNAPSHOT_SHARE_MS', nats ? 2000 : 30_000, 0, 600_000),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     logLevel,
