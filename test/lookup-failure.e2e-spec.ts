@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { CloseCode, ErrorCode, type ErrorEvent } from '../src/protocol/protocol.js';
+import { CloseCode, ErrorCode } from '../src/protocol/protocol.js';
 import type { Api } from './helpers/api.js';
 import { TestApp } from './helpers/app.js';
 import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';

@@ -69,15 +69,15 @@ export class SessionRepository {
   }
 
   /**
-   * Takes the session's next version and applies a rename in one atomic UPDATE … RETURNING.
+   * Renames the session and takes its next version in one atomic UPDATE … RETURNING.
    * The row lock it takes serializes concurrent writers to one session until commit, so each
    * gets its own consecutive version. Null when the session is missing or not the owner's.
    */
-  async nextVersion(manager: EntityManager, id: string, ownerId: string, name?: string): Promise<SessionEntity | null> {
+  async rename(manager: EntityManager, id: string, ownerId: string, name: string): Promise<SessionEntity | null> {
     const result = await manager
       .createQueryBuilder()
       .update(SessionEntity)
-      .set({ version: () => 'version + 1', updated: () => 'clock_timestamp()', ...(name === undefined ? {} : { name }) })
+      .set({ name, version: () => 'version + 1', updated: () => 'clock_timestamp()' })
       .where('id = :id AND owner_id = :ownerId', { id, ownerId })
       .returning(['version', 'name', 'created', 'updated'])
       .execute();

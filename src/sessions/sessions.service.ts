@@ -50,7 +50,7 @@ export class SessionsService {
 
   async rename(ownerId: string, id: string, name: string): Promise<Session> {
     const session = await this.sessions.transaction(async (manager) => {
-      if (!isUuid(id) || !(await this.sessions.nextVersion(manager, id, ownerId, name))) throw sessionNotFound();
+      if (!isUuid(id) || !(await this.sessions.rename(manager, id, ownerId, name))) throw sessionNotFound();
       return mapSession((await this.sessions.findWithInteractions(id, ownerId, manager))!);
     });
     this.events.sessionChanged(session);

@@ -76,7 +76,7 @@ export class TestApp {
 function captureStdout(): { text: string; restore(): void } {
   const original = process.stdout.write.bind(process.stdout);
   const captured = { text: '', restore: () => void (process.stdout.write = original) };
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  process.stdout.write = ((chunk: string | Uint8Array) => {
     captured.text += chunk.toString();
     return true;
   }) as typeof process.stdout.write;
