@@ -1,3 +1,4 @@
+import { afterAll, beforeAll } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { createApp } from '../../src/app.factory.js';
 import { loadConfig, type AppConfig } from '../../src/config/app-config.js';
@@ -81,4 +82,23 @@ function captureStdout(): { text: string; restore(): void } {
     return true;
   }) as typeof process.stdout.write;
   return captured;
+}
+
+export interface AppFixture {
+  readonly app: TestApp;
+  readonly user: Api & { userId: string };
+}
+
+/**
+ * Registers the usual hooks of a spec that needs one app and one user: started before the
+ * file's tests, closed after them. Read `app` and `user` inside tests (they exist from then).
+ */
+export function useTestApp(userName: string, env: Record<string, string> = {}): AppFixture {
+  const fixture = {} as { app: TestApp; user: Api & { userId: string } };
+  beforeAll(async () => {
+    fixture.app = await TestApp.start(env);
+    fixture.user = await fixture.app.newUser(userName);
+  });
+  afterAll(() => fixture.app?.close());
+  return fixture;
 }
