@@ -157,6 +157,7 @@ describe('REST API /api/v1', () => {
         response_message: '',
         state: 'waiting',
         error: '',
+        version: 2,
       });
       const second = await alice.addInteraction(session.id, 'second');
       const stored = await alice.getSession(session.id);
@@ -187,14 +188,18 @@ describe('REST API /api/v1', () => {
       }
     });
 
-    it('patches response_message, append, state and error, each a new version', async () => {
+    it('patches response_message, append, state and error, each a new version of the session and the interaction', async () => {
       const session = await alice.createSession();
       const interaction = await alice.addInteraction(session.id);
-      expect(await alice.updateInteraction(session.id, interaction.id, { response_message: 'Hel' })).toMatchObject({ response_message: 'Hel' });
-      expect(await alice.updateInteraction(session.id, interaction.id, { append: 'lo', state: 'editing' })).toMatchObject({ response_message: 'Hello', state: 'editing' });
+      const other = await alice.addInteraction(session.id);
+      expect(await alice.updateInteraction(session.id, interaction.id, { response_message: 'Hel' })).toMatchObject({ response_message: 'Hel', version: 4 });
+      expect(await alice.updateInteraction(session.id, interaction.id, { append: 'lo', state: 'editing' })).toMatchObject({ response_message: 'Hello', state: 'editing', version: 5 });
       const failed = await alice.updateInteraction(session.id, interaction.id, { state: 'error', error: 'model overloaded' });
-      expect(failed).toMatchObject({ id: interaction.id, response_message: 'Hello', state: 'error', error: 'model overloaded', created: interaction.created });
-      expect((await alice.getSession(session.id)).version).toBe(5);
+      expect(failed).toMatchObject({ id: interaction.id, response_message: 'Hello', state: 'error', error: 'model overloaded', created: interaction.created, version: 6 });
+      const stored = await alice.getSession(session.id);
+      expect(stored.version).toBe(6);
+      expect(stored.interactions.map((i) => i.version)).toEqual([6, other.version]);
+      expect(other.version).toBe(3);
     });
 
     it.each([

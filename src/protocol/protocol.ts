@@ -1,5 +1,5 @@
 /**
- * The session sync wire protocol, v1: the single definition of every event type, close
+ * The session sync wire protocol, v1 with its v1.1 additions: the single definition of every event type, close
  * code and error code that crosses the WebSocket. The server and the browser client both
  * import this file; nothing else spells these values. It must stay free of Node-only
  * imports so that the browser build can bundle it.
@@ -16,6 +16,8 @@ export const API_PREFIX = '/api/v1';
 export const ServerEvent = {
   SessionUpdate: 'session_update',
   InteractionUpdate: 'interaction_update',
+  /** v1.1, only on `delta=append` connections: the text one PATCH `append` added. */
+  InteractionAppend: 'interaction_append',
   Error: 'error',
   Pong: 'pong',
 } as const;
@@ -54,6 +56,8 @@ export const CloseCode = {
   BadSessionId: 4400,
   /** Missing or invalid API key. */
   Unauthorized: 4401,
+  /** A cookie-authenticated upgrade from an origin that is not allowed (v1.1). */
+  OriginNotAllowed: 4403,
   /** The session does not exist, was deleted, or is not the caller's. */
   SessionNotFound: 4404,
 } as const;
@@ -70,8 +74,20 @@ export const RECONNECT_CLOSE_CODES: readonly number[] = [
 export const TERMINAL_CLOSE_CODES: readonly number[] = [
   CloseCode.BadSessionId,
   CloseCode.Unauthorized,
+  CloseCode.OriginNotAllowed,
   CloseCode.SessionNotFound,
 ];
+
+/** Query parameters of the WebSocket endpoint besides `session_id` (v1.1). */
+export const WsParam = {
+  SessionId: 'session_id',
+  /** Last version the client applied: the first frame is a delta snapshot from it. */
+  Since: 'since',
+  /** `append`: appends arrive as `interaction_append` frames. */
+  Delta: 'delta',
+} as const;
+/** The only value `delta` may take. */
+export const DELTA_APPEND = 'append';
 
 export const INTERACTION_STATES = ['waiting', 'editing', 'complete', 'error'] as const;
 export type InteractionState = (typeof INTERACTION_STATES)[number];
@@ -89,6 +105,8 @@ export interface Interaction {
   state: InteractionState;
   /** `""` when there is no error. */
   error: string;
+  /** v1.1: the session version of the last committed change to this interaction. */
+  version: number;
 }
 
 export interface Session {
@@ -127,6 +145,11 @@ export interface SessionUpdateEvent {
   snapshot: boolean;
   session: Session | null;
   error?: ErrorBody;
+  /**
+   * v1.1, first frame of a `since=V` connect only: `session.interactions` lists just the
+   * interactions whose `version` > V; merge them into the state held at V.
+   */
+  since?: number;
 }
 
 export interface InteractionUpdateEvent {
@@ -138,6 +161,23 @@ export interface InteractionUpdateEvent {
   interaction: Interaction;
 }
 
+/**
+ * v1.1, `delta=append` connections only: a PATCH with `append` as a delta. Apply only when
+ * `version` = last + 1 and the interaction is known; anything else but a duplicate is a gap.
+ * `state` and `error` are present only when the PATCH body held them.
+ */
+export interface InteractionAppendEvent {
+  type: typeof ServerEvent.InteractionAppend;
+  session_id: string;
+  owner: string;
+  interaction_id: string;
+  version: number;
+  append: string;
+  updated: string;
+  state?: InteractionState;
+  error?: string;
+}
+
 export interface ErrorEvent {
   type: typeof ServerEvent.Error;
   error: ErrorBody & { retryable: boolean };
@@ -147,9 +187,9 @@ export interface PongEvent {
   type: typeof ServerEvent.Pong;
 }
 
-export type ServerFrame = SessionUpdateEvent | InteractionUpdateEvent | ErrorEvent | PongEvent;
+export type ServerFrame = SessionUpdateEvent | InteractionUpdateEvent | InteractionAppendEvent | ErrorEvent | PongEvent;
 /** Frames that carry a session `version` and are subject to ordering. */
-export type VersionedEvent = SessionUpdateEvent | InteractionUpdateEvent;
+export type VersionedEvent = SessionUpdateEvent | InteractionUpdateEvent | InteractionAppendEvent;
 
 export type ClientFrame = { type: typeof ClientEvent.Ping } | { type: typeof ClientEvent.Sync };
 

@@ -269,7 +269,7 @@ function toFeedEvent(decoder: InstanceType<typeof TextDecoder>, payload: Uint8Ar
   try {
     const frame = JSON.parse(decoder.decode(payload)) as VersionedEvent;
     if (typeof frame.version !== 'number') return null;
-    const kind = frame.type === ServerEvent.InteractionUpdate ? 'interaction' : frame.session === null ? 'gone' : 'state';
+    const kind = frame.type !== ServerEvent.SessionUpdate ? 'interaction' : frame.session === null ? 'gone' : 'state';
     return { version: frame.version, kind, data: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
   } catch {
     return null;

@@ -29,6 +29,10 @@ export class InteractionEntity {
   @Column('text')
   error: string;
 
+  /** The session version of the last committed change to this interaction, set in the same statement. */
+  @Column('integer')
+  version: number;
+
   @Column({ type: 'timestamptz', precision: 3 })
   created: Date;
 

@@ -54,6 +54,7 @@ export function mapInteraction(entity: InteractionEntity): Interaction {
     response_message: entity.responseMessage,
     state: entity.state,
     error: entity.error,
+    version: entity.version,
   };
 }
 

@@ -94,9 +94,9 @@ export class SessionRepository {
   async insertInteraction(sessionId: string, ownerId: string, id: string, promptMessage: string): Promise<VersionedInteraction | null> {
     const rows = await this.records<InteractionRow>(
       `WITH bump AS (${BUMP_VERSION} RETURNING version)
-       INSERT INTO interactions (id, session_id, prompt_message)
-       SELECT $3, $1, $4 FROM bump
-       RETURNING ${INTERACTION_COLUMNS}, (SELECT version FROM bump) AS version`,
+       INSERT INTO interactions (id, session_id, prompt_message, version)
+       SELECT $3, $1, $4, version FROM bump
+       RETURNING ${INTERACTION_COLUMNS}`,
       [sessionId, ownerId, id, promptMessage],
     );
     return rows[0] ? versioned(rows[0]) : null;
@@ -111,7 +111,7 @@ export class SessionRepository {
    */
   async updateInteraction(sessionId: string, ownerId: string, id: string, changes: InteractionChanges): Promise<VersionedInteraction | null> {
     const params: unknown[] = [sessionId, ownerId, id];
-    const set = ['updated = clock_timestamp()'];
+    const set = ['updated = clock_timestamp()', 'version = bump.version'];
     const param = (value: unknown) => `$${params.push(value)}`;
     if (changes.responseMessage !== undefined) set.push(`response_message = ${param(changes.responseMessage)}`);
     if (changes.append !== undefined) set.push(`response_message = interactions.response_message || ${param(changes.append)}`);
@@ -122,7 +122,7 @@ export class SessionRepository {
        UPDATE interactions SET ${set.join(', ')}
        FROM bump
        WHERE interactions.id = $3 AND interactions.session_id = $1
-       RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}, bump.version`,
+       RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}`,
       params,
     );
     return rows[0] ? versioned(rows[0]) : null;
@@ -169,7 +169,7 @@ export class SessionRepository {
 /** Takes the next version of session $1 if owner $2 has it; the row lock it takes orders writers. */
 const BUMP_VERSION = 'UPDATE sessions SET version = version + 1, updated = clock_timestamp() WHERE id = $1 AND owner_id = $2';
 
-const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, created, updated';
+const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, version, created, updated';
 
 interface InteractionRow {
   id: string;
@@ -184,7 +184,7 @@ interface InteractionRow {
 }
 
 export interface VersionedInteraction {
-  /** The session version this change took. */
+  /** The session version this change took (also the interaction's own `version`). */
   version: number;
   interaction: InteractionEntity;
 }
@@ -197,6 +197,7 @@ function versioned(row: InteractionRow): VersionedInteraction {
     responseMessage: row.response_message,
     state: row.state,
     error: row.error,
+    version: Number(row.version),
     created: row.created,
     updated: row.updated,
   });

@@ -19,6 +19,7 @@ export function interaction(n: number, patch: Partial<Interaction> = {}): Intera
     response_message: '',
     state: 'waiting',
     error: '',
+    version: 1,
     ...patch,
   };
 }
