@@ -27,7 +27,7 @@ const DEFAULTS = {
   'resume-interactions': 200,
   'resume-samples': 50,
   'append-sessions': 1000,
-  'append-long-sessions': 50,
+  'append-long-sessions': 100,
   'append-long-bytes': 100000,
   'append-inflight': 64,
   'append-seconds': 10,

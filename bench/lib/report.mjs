@@ -74,8 +74,8 @@ function markdown(r) {
   }
 
   connectKinds(lines, T.service?.connect_kinds);
-  resume(lines, T.service?.resume);
-  streaming(lines, T.service?.streaming);
+  resume(lines, T.service?.resume ?? T.ws?.resume, T.service?.resume ? T.ws?.resume : null);
+  streaming(lines, T.service?.streaming ?? T.ws?.streaming, T.service?.streaming ? T.ws?.streaming : null);
   appendThroughput(lines, T.service?.append_throughput);
 
   // 2
@@ -203,7 +203,7 @@ function connectKinds(lines, ck) {
   lines.push('');
 }
 
-function resume(lines, rs) {
+function resume(lines, rs, bare) {
   if (!rs) return;
   lines.push('## 1c. Resume: reconnect with and without `since`', '');
   lines.push(
@@ -216,10 +216,14 @@ function resume(lines, rs) {
   lines.push('|---|---|---|---|');
   lines.push(`| with \`since\` | ${v(rs.with_since.first_frame_bytes)} | ${mp(rs.with_since)} | ${v(rs.with_since.sql_statements_per_connect)} |`);
   lines.push(`| without | ${v(rs.without_since.first_frame_bytes)} | ${mp(rs.without_since)} | ${v(rs.without_since.sql_statements_per_connect)} |`);
+  if (bare) {
+    lines.push(`| ws peer, with \`since\` | ${v(bare.with_since.first_frame_bytes)} | ${mp(bare.with_since)} | n/a |`);
+    lines.push(`| ws peer, without | ${v(bare.without_since.first_frame_bytes)} | ${mp(bare.without_since)} | n/a |`);
+  }
   lines.push('');
 }
 
-function streaming(lines, st) {
+function streaming(lines, st, bare) {
   if (!st) return;
   lines.push('## 1d. Agent streaming', '');
   lines.push(
@@ -230,7 +234,9 @@ function streaming(lines, st) {
   );
   lines.push('| subscribers | bytes per subscriber | ÷ text | over the text per append | frames | frame types | text matches | gaps |');
   lines.push('|---|---|---|---|---|---|---|---|');
-  for (const [label, x] of [['v1', st.v1], ['delta=append', st.delta_append]]) {
+  const sides = [['v1', st.v1], ['delta=append', st.delta_append]];
+  if (bare) sides.push(['ws peer, v1', bare.v1], ['ws peer, delta=append', bare.delta_append]);
+  for (const [label, x] of sides) {
     lines.push(
       `| ${label} | ${v(x.bytes_per_subscriber)} | ${v(x.ratio_to_text, '×')} | ${v(x.overhead_per_append_bytes, ' B')} | ${v(x.frames_per_subscriber)} | ${Object.entries(x.frame_types).map(([t, n]) => `${t} ${n}`).join(', ')} | ${x.text_matches_database} | ${x.gaps} |`,
     );

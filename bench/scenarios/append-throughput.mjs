@@ -54,7 +54,10 @@ export default {
 
     const load = async (label, sessions, prefer, seconds) => {
       const targets = sessions.map((s) => ({ sid: s.id, iid: s.iid }));
-      const inflight = Math.max(1, Math.ceil(opts['append-inflight'] / gens.length));
+      // No more in flight than sessions: writers of one session queue on its row lock, which
+      // would measure contention rather than the write path.
+      const total = Math.min(opts['append-inflight'], sessions.length);
+      const inflight = Math.max(1, Math.ceil(total / gens.length));
       const s0 = procStat(T.srv.pid);
       const t0 = now();
       const rs = await gens.each('appendLoad', 'targets', targets, { base: T.srv.base, token: T.key, text: ctx.APPEND, inflight, seconds, prefer }, (seconds + 60) * 1000);
@@ -68,6 +71,7 @@ export default {
       const row = {
         prefer: prefer ?? null,
         sessions: sessions.length,
+        inflight: inflight * gens.length,
         appends: lat.length,
         statuses,
         appends_per_second: round(lat.length / secs, 0),
@@ -80,7 +84,7 @@ export default {
       if (label) {
         out.runs[label] = row;
         ctx.log(
-          `  appends ${label} (${sessions.length} sessions, ${opts['append-inflight']} in flight${prefer ? `, Prefer: ${prefer}` : ''}): ${fmt(row.appends_per_second)}/s, ` +
+          `  appends ${label} (${sessions.length} sessions, ${row.inflight} in flight${prefer ? `, Prefer: ${prefer}` : ''}): ${fmt(row.appends_per_second)}/s, ` +
             `latency p50 ${fmt(row.latency.median, ' ms')} p99 ${fmt(row.latency.p99, ' ms')}, server CPU ${row.server_cpu_percent}% = ${fmt(row.server_cpu_ms_per_append, ' ms')}/append, ` +
             `generator CPU ${row.generator_cpu_percent}%, answer ${fmt(row.response_bytes_per_append, ' B')}, statuses ${JSON.stringify(statuses)}`,
         );

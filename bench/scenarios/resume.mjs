@@ -12,13 +12,14 @@ import { HOST } from '../lib/context.mjs';
 export default {
   name: 'resume',
   title: 'reconnect to a 200-interaction session with one changed interaction, with and without since',
-  targets: ['service'],
+  targets: ['service', 'ws'],
   async run(ctx) {
     const { T, R, opts, gens } = ctx;
     const n = opts['resume-interactions'];
     const [s] = await ctx.createSessions(T, 1, n, 'resume');
     const url = (since) => {
-      const q = new URLSearchParams({ session_id: s.id, access_token: T.key });
+      const q = new URLSearchParams({ session_id: s.id });
+      if (T.key) q.set('access_token', T.key);
       if (since) q.set('since', String(since));
       return `ws://${HOST}:${T.port}/api/v1/ws/user?${q}`;
     };
@@ -78,12 +79,12 @@ export default {
     };
     if (!sinceHonoured) {
       R.resume.feature_missing = 'since: the first frame was a full snapshot without `since`';
-      ctx.note(`resume: the service does not answer \`since\` yet (${R.resume.feature_missing})`);
+      ctx.note(`resume: ${T.label} does not answer \`since\` yet (${R.resume.feature_missing})`);
     }
     const w = R.resume.with_since;
     const wo = R.resume.without_since;
     ctx.log(
-      `  resume ${n} interactions, 1 changed: with since first frame ${fmt(w.first_frame_bytes, ' B')} in ${fmt(w.median, ' ms')} (p99 ${fmt(w.p99, ' ms')}, SQL/connect ${fmt(w.sql_statements_per_connect)}); ` +
+      `  resume ${T.label} ${n} interactions, 1 changed: with since first frame ${fmt(w.first_frame_bytes, ' B')} in ${fmt(w.median, ' ms')} (p99 ${fmt(w.p99, ' ms')}, SQL/connect ${fmt(w.sql_statements_per_connect)}); ` +
         `without ${fmt(wo.first_frame_bytes, ' B')} in ${fmt(wo.median, ' ms')} (p99 ${fmt(wo.p99, ' ms')}, SQL/connect ${fmt(wo.sql_statements_per_connect)}); ` +
         `since honoured ${sinceHonoured} (${fmt(R.resume.interactions_in_first_frame_with_since)} interactions), merged = full snapshot: ${equal}`,
     );

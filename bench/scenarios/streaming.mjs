@@ -14,7 +14,7 @@ import { HOST, now, sleep } from '../lib/context.mjs';
 export default {
   name: 'streaming',
   title: 'agent streaming: bytes per subscriber ÷ final text, v1 beside delta=append',
-  targets: ['service'],
+  targets: ['service', 'ws'],
   async run(ctx) {
     const { T, R, opts } = ctx;
     const appends = opts['stream-appends'];
@@ -24,7 +24,8 @@ export default {
     const sid = s.id;
     const iid = s.iid;
     const url = (delta) => {
-      const q = new URLSearchParams({ session_id: sid, access_token: T.key });
+      const q = new URLSearchParams({ session_id: sid });
+      if (T.key) q.set('access_token', T.key);
       if (delta) q.set('delta', 'append');
       return `ws://${HOST}:${T.port}/api/v1/ws/user?${q}`;
     };
@@ -119,10 +120,10 @@ export default {
     if (!features.offset) missing.push('offset (400 naming it)');
     if (missing.length) {
       R.streaming.features_missing = missing;
-      ctx.note(`streaming: the service does not take ${missing.join('; ')} yet`);
+      ctx.note(`streaming: ${T.label} does not take ${missing.join('; ')} yet`);
     }
     ctx.log(
-      `  streaming ${appends} x ${chunkBytes} B to ${subs} v1 + ${subs} delta=append subscribers: ` +
+      `  streaming ${T.label} ${appends} x ${chunkBytes} B to ${subs} v1 + ${subs} delta=append subscribers: ` +
         `v1 ${fmt(v1Side.bytes_per_subscriber, ' B')} per subscriber (${fmt(v1Side.ratio_to_text, '×')} the text), ` +
         `delta=append ${fmt(dlSide.bytes_per_subscriber, ' B')} (${fmt(dlSide.ratio_to_text, '×')}, ${fmt(dlSide.overhead_per_append_bytes, ' B')}/append over the text; goal ≤ 300); ` +
         `text matches v1 ${v1Side.text_matches_database}, delta ${dlSide.text_matches_database}; REST answer ${R.streaming.rest.response_bytes_per_append} B/append, ` +
