@@ -47,7 +47,7 @@ export function goalRows(r) {
       `appends into a ${Math.round(ap.long_response_bytes / 1000)} KB response: appends/s, CPU per append ÷ short`,
       'not much more than a short one',
       '—',
-      lg ? `${num(lg.appends_per_second, '/s')}, ${num(ap.long_cost_ratio, '×')}` : 'n/a',
+      lg ? `${num(lg.appends_per_second, '/s')} (${num(ap.long_ratio_to_floor, '×')} its floor), CPU ${num(ap.long_cost_ratio, '×')}` : 'n/a',
       null,
     );
   }

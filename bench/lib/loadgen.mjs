@@ -307,27 +307,42 @@ const handlers = {
   // agent fleet would: the write path at saturation. Latencies in ms, one per answered write.
   async appendLoad(msg) {
     const agent = new http.Agent({ keepAlive: true, maxSockets: msg.inflight });
-    const body = Buffer.from(JSON.stringify({ append: msg.text }));
-    const headers = { 'content-type': 'application/json', 'content-length': body.length, authorization: `Bearer ${msg.token}` };
-    if (msg.prefer) headers.prefer = msg.prefer;
+    const base = { 'content-type': 'application/json', authorization: `Bearer ${msg.token}` };
+    if (msg.prefer) base.prefer = msg.prefer;
     const url = new URL(msg.base);
     const latencies = [];
     const statuses = {};
     let responseBytes = 0;
     let next = 0;
+    const targets = msg.targets.map((t) => ({ ...t, busy: false }));
+    const textBytes = Buffer.byteLength(msg.text);
     const c0 = cpu();
     const start = now();
     const end = start + msg.seconds * 1000;
+    // One append in flight per interaction, as a streaming agent does; with `offset`, each
+    // carries the length the writer knows (a 409 tells it the real one).
     const one = (t) =>
       new Promise((resolve) => {
+        const body = Buffer.from(JSON.stringify(msg.offset ? { append: msg.text, offset: t.length } : { append: msg.text }));
         const t0 = now();
         const req = http.request(
-          { host: url.hostname, port: url.port, method: 'PATCH', path: `/api/v1/sessions/${t.sid}/interactions/${t.iid}`, headers, agent },
+          { host: url.hostname, port: url.port, method: 'PATCH', path: `/api/v1/sessions/${t.sid}/interactions/${t.iid}`, headers: { ...base, 'content-length': body.length }, agent },
           (res) => {
-            res.on('data', (c) => (responseBytes += c.length));
+            const chunks = [];
+            res.on('data', (c) => {
+              responseBytes += c.length;
+              if (res.statusCode === 409) chunks.push(c);
+            });
             res.on('end', () => {
               statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-              if (res.statusCode === 200) latencies.push(now() - t0);
+              if (res.statusCode === 200) {
+                latencies.push(now() - t0);
+                t.length += textBytes;
+              } else if (res.statusCode === 409) {
+                try {
+                  t.length = JSON.parse(Buffer.concat(chunks).toString()).offset;
+                } catch {}
+              }
               resolve();
             });
           },
@@ -340,13 +355,22 @@ const handlers = {
       });
     await Promise.all(
       Array.from({ length: msg.inflight }, async () => {
-        while (now() < end) await one(msg.targets[next++ % msg.targets.length]);
+        while (now() < end) {
+          const t = targets[next++ % targets.length];
+          if (t.busy) {
+            if (targets.every((x) => x.busy)) await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          t.busy = true;
+          await one(t);
+          t.busy = false;
+        }
       }),
     );
     const seconds = (now() - start) / 1000;
     const c1 = cpu();
     agent.destroy();
-    return { latencies, statuses, responseBytes, seconds, cpuMs: (c1.user - c0.user + c1.system - c0.system) / 1000 };
+    return { latencies, statuses, responseBytes, seconds, cpuMs: (c1.user - c0.user + c1.system - c0.system) / 1000, lengths: targets.map((t) => [t.iid, t.length]) };
   },
   async policy(msg) {
     reconnectPolicy = { ...reconnectPolicy, ...msg.policy };

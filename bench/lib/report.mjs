@@ -254,20 +254,23 @@ function appendThroughput(lines, ap) {
   lines.push('## 1e. Appends at saturation, beside the floor', '');
   lines.push(
     `${ap.inflight} appends of ${ap.append_bytes} B kept in flight for ${ap.seconds} s by the load generators, round-robin over ${ap.sessions} sessions (no subscribers), ` +
-      `server pinned to one core. The floor is pgbench running the service's own append statement (${ap.floor?.clients ?? '?'} clients over ${ap.floor?.scripts ?? '?'} sessions, pinned to the server's core; ` +
-      `the statement ${ap.floor?.statement_matches_repository ? 'matches' : '**no longer matches**'} src/sessions/session.repository.ts). ` +
-      `"long" appends into responses of ${ap.long_response_bytes} B (${ap.long_sessions} sessions).`,
+      `one append in flight per interaction${ap.offset_supported ? ', each with its `offset`' : ''}, server pinned to one core. ` +
+      `The floor is pgbench running the service's own append statement (${ap.floor_statement ?? '?'}) on the same sessions, ${ap.floor?.clients ?? '?'} clients, pinned to the server's core; Postgres itself is not pinned. ` +
+      `"long" appends into responses of ${ap.long_response_bytes} B (${ap.long_sessions} sessions), beside its own floor.`,
     '',
   );
   lines.push('| run | appends/s | latency median / p99, ms | server CPU | server CPU per append | generator CPU | answer bytes | statuses |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const [label, x] of Object.entries(ap.runs)) {
     lines.push(
-      `| ${label}${x.prefer ? ` (Prefer: ${x.prefer})` : ''} | ${v(x.appends_per_second)} | ${mp(x.latency)} | ${v(x.server_cpu_percent, '%')} | ${v(x.server_cpu_ms_per_append, ' ms')} | ${v(x.generator_cpu_percent, '%')} | ${v(x.response_bytes_per_append)} | ${JSON.stringify(x.statuses)} |`,
+      `| ${label}: ${x.sessions} sessions, ${x.inflight} in flight${x.prefer ? `, Prefer: ${x.prefer}` : ''}${x.offset ? ', offset' : ''} | ${v(x.appends_per_second)} | ${mp(x.latency)} | ${v(x.server_cpu_percent, '%')} | ${v(x.server_cpu_ms_per_append, ' ms')} | ${v(x.generator_cpu_percent, '%')} | ${v(x.response_bytes_per_append)} | ${JSON.stringify(x.statuses)} |`,
     );
   }
-  const f = ap.floor ?? {};
-  lines.push(`| floor: pgbench | ${v(f.tps)} | ${mp(f.latency)} | n/a | n/a | n/a | n/a | ${f.skipped ?? f.error ?? 'ok'} |`);
+  for (const [label, f] of [['short', ap.floor], ['long', ap.floor_long]]) {
+    if (!f) continue;
+    lines.push(`| floor ${label}: pgbench${f.scripts ? `, ${f.scripts} sessions, ${f.clients} clients` : ''} | ${v(f.tps)} | ${mp(f.latency)} | n/a | n/a | n/a | n/a | ${f.skipped ?? f.error ?? 'ok'} |`);
+  }
+  lines.push('', `Appends ÷ floor: short ${v(ap.ratio_to_floor, '×')}, long ${v(ap.long_ratio_to_floor, '×')}; server CPU per append, long ÷ short: ${v(ap.long_cost_ratio, '×')}.`);
   lines.push('');
 }
 
