@@ -130,7 +130,9 @@ export function makeContext({ opts, results, gens, env }) {
   let metricsFormat = null;
   async function metrics(T, srv = T.srv) {
     try {
-      const r = await request(srv.base, 'GET', '/metrics', { token: T.key, timeoutMs: 5000, headers: { accept: 'application/json, text/plain;q=0.9' } });
+      // METRICS_TOKEN, when the service runs with one, guards /metrics instead of the API key.
+      const token = (T.name === 'service' && process.env.METRICS_TOKEN) || T.key;
+      const r = await request(srv.base, 'GET', '/metrics', { token, timeoutMs: 5000, headers: { accept: 'application/json, text/plain;q=0.9' } });
       if (r.status !== 200) return null;
       const m = parseMetrics(r.text);
       if (m && T.name === 'service' && !metricsFormat) {

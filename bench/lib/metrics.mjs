@@ -67,10 +67,17 @@ export function mdelta(a, b, key) {
   return a && b && typeof a[key] === 'number' && typeof b[key] === 'number' ? b[key] - a[key] : null;
 }
 
-/** The canonical fields of a reading (for results.json: a Prometheus reading has hundreds). */
+/**
+ * The fields of a reading worth keeping in results.json: the canonical ones and the
+ * service's own counters, without the runtime's defaults and histogram parts (a Prometheus
+ * reading has hundreds).
+ */
 export function canonical(m) {
   if (!m) return null;
   const out = {};
-  for (const k of Object.keys(CANONICAL)) if (typeof m[k] === 'number') out[k] = m[k];
+  for (const [k, val] of Object.entries(m)) {
+    if (typeof val !== 'number') continue;
+    if (k in CANONICAL || !/^(nodejs_|process_|http_)|_(sum|count|created)$/.test(k)) out[k] = val;
+  }
   return out;
 }
