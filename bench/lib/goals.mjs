@@ -63,15 +63,16 @@ export function goalRows(r) {
     );
   }
   const v1 = S.storm;
-  const ss = S.storm_since;
+  const ss = S.storm_since?.since;
+  const sv = S.storm_since?.v1;
   if (ss) {
     add(
       '10.7',
-      `restart storm with \`since\` clients (${ss.clients} clients): bytes received, start → all current`,
+      `restart storm with \`since\` clients (${ss.clients} clients, ${S.storm_since.interactions_per_session} interactions per session): bytes received, start → all current`,
       'below the v1 storm',
-      v1 ? `v1 storm, same run: ${v1.bytes_received_after_stop} B, ${num(v1.all_synced_after_start_ms, ' ms')}` : 'v1 storm not run',
+      sv ? `v1 clients, same sessions, same run: ${sv.bytes_received_after_stop} B, ${num(sv.all_synced_after_start_ms, ' ms')}` : 'n/a',
       `${ss.bytes_received_after_stop} B, ${num(ss.all_synced_after_start_ms, ' ms')}${ss.feature_missing ? ' — server lacks since' : ''}`,
-      ss.feature_missing ? 'missing' : v1 ? ss.bytes_received_after_stop < v1.bytes_received_after_stop : null,
+      ss.feature_missing ? 'missing' : sv ? ss.bytes_received_after_stop < sv.bytes_received_after_stop : null,
     );
   }
   if (v1) {

@@ -21,6 +21,7 @@ const DEFAULTS = {
   'saturation-inflight': 8,
   'spread-saturation-inflight': 64,
   'storm-timeout': 60, // seconds to wait for every client to resync
+  'since-interactions': 10, // storm-since: the pool's sessions grown to this many interactions
   'stream-appends': 1000,
   'stream-chunk': 16,
   'stream-subscribers': 20, // of each kind (v1 and delta=append)
@@ -116,7 +117,7 @@ export const HELP = `node bench/run.mjs [--quick] [--only=NAME,NAME] [--flag=val
   --fanout=1,100,1000,10000 --fanout-writes=20
   --pool-sessions=1000 --pool-subscribers=10 --pool-interactions=1   (or --storm-sessions / --storm-clients)
   --spread-writes=1000 --spread-inflight=16 --saturation-seconds=5 --saturation-inflight=8 --spread-saturation-inflight=64
-  --storm-timeout=60
+  --storm-timeout=60 --since-interactions=10
   --stream-appends=1000 --stream-chunk=16 --stream-subscribers=20
   --resume-interactions=200 --resume-samples=50
   --append-sessions=1000 --append-long-sessions=50 --append-long-bytes=100000 --append-inflight=64 --append-seconds=10 --pgbench-clients=16

@@ -50,6 +50,7 @@ export async function ensurePool(ctx) {
     bus_subscriptions_reported: m1?.bus_subscriptions ?? null,
   };
   T.pool = { sessions, pc, per, memory };
+  T.poolGrown = false;
   return T.pool;
 }
 

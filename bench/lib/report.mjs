@@ -124,16 +124,21 @@ function markdown(r) {
 
   // 3
   const st = (k) => T[k]?.storm;
-  const STORM_COLS = [...COLS.map(([k, l]) => [l, st(k)]), ['service, since clients', T.service?.storm_since]].filter(([, x]) => x);
+  const ss = T.service?.storm_since;
+  const STORM_COLS = [
+    ...COLS.map(([k, l]) => [l, st(k)]),
+    [`service, ${ss?.interactions_per_session} interactions, v1 clients`, ss?.v1],
+    [`service, ${ss?.interactions_per_session} interactions, since clients`, ss?.since],
+  ].filter(([, x]) => x);
   if (STORM_COLS.length) {
     const anySt = STORM_COLS[0][1];
     lines.push('## 3. Restart storm', '');
     lines.push(
-      `${anySt.clients} connected clients on ${anySt.sessions} sessions of ${anySt.interactions_per_session ?? 1} interaction(s); one change committed to every session ` +
+      `${anySt.clients} connected clients on ${anySt.sessions} sessions of ${anySt.interactions_per_session ?? 1} interaction(s) (the storm-since columns: grown to ${ss?.interactions_per_session ?? 'n/a'}); one change committed to every session ` +
         `${anySt.changes_committed_while_down ? 'through a replica while the measured instance was down' : 'just before the stop'}; SIGTERM, wait for exit, start again. ` +
         `"start" is spawning the new process; "ready" is its first \`/readyz\` 200 (a negative time after ready: the client held the state before \`/readyz\` said so). ` +
         `"Current" is holding the database's version on a new connection; "re-accepted" is holding any first frame on one, which is all a peer can give after losing its state, and the bare server's time for the start-to-current goal. ` +
-        `"since clients" reconnect with \`since\` = their last applied version (run after the v1 storm, on the same pool). Reconnect policy: ${anySt.reconnect_policy}.`,
+        `"since clients" reconnect with \`since\` = their last applied version (after the v1 storms, on the same pool). Reconnect policy: ${anySt.reconnect_policy}.`,
       '',
     );
     lines.push(`| | ${STORM_COLS.map(([l]) => l).join(' | ')} |`);

@@ -76,7 +76,7 @@ export async function runStorm(ctx, { since }) {
   const st = {
     clients: total,
     sessions: sessions.length,
-    interactions_per_session: opts['pool-interactions'],
+    interactions_per_session: T.poolGrown ? Math.max(opts['since-interactions'], opts['pool-interactions']) : opts['pool-interactions'],
     clients_resume_with_since: !!since,
     changes_committed_while_down: !!replica,
     shutdown_ms: round(stopMs, 0),
