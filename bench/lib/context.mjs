@@ -49,7 +49,8 @@ export function makeContext({ opts, results, gens, env }) {
     let senv = {};
     let keyLine = null;
     if (T.name === 'service') {
-      argv = [process.execPath, 'dist/src/main.js'];
+      const prof = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts['cpu-prof'])}`] : [];
+      argv = [process.execPath, ...prof, 'dist/src/main.js'];
       senv = { ...serviceEnv(port), ...extraEnv };
     } else {
       argv = [process.execPath, path.join(BENCH, 'peers', T.name === 'ws' ? 'ws-peer.mjs' : 'socketio-peer.mjs'), `--port=${port}`, `--host=${HOST}`];

@@ -42,6 +42,7 @@ const DEFAULTS = {
   port: 18080,
   'max-minutes': 40, // hard stop for the whole run
   'skip-build': false,
+  'cpu-prof': '', // a directory: the service runs with --cpu-prof there (profiles, not figures)
 };
 
 const QUICK = {
@@ -99,6 +100,7 @@ export function parseOptions(argv) {
     if (LISTS.has(k)) o[k] = String(o[k]).split(',').filter(Boolean).map(Number);
     else if (STRINGS.has(k)) o[k] = String(o[k] === true ? '' : o[k]).split(',').map((x) => x.trim()).filter(Boolean);
     else if (k === 'pin') o[k] = String(o[k]);
+    else if (k === 'cpu-prof') o[k] = o[k] === true ? '' : String(o[k]);
     else if (k === 'skip-build') o[k] = o[k] === true || o[k] === 'true';
     else {
       o[k] = Number(o[k]);
@@ -122,4 +124,4 @@ export const HELP = `node bench/run.mjs [--quick] [--only=NAME,NAME] [--flag=val
   --resume-interactions=200 --resume-samples=50
   --append-sessions=1000 --append-long-sessions=50 --append-long-bytes=100000 --append-inflight=64 --append-seconds=10 --pgbench-clients=16
   --generators=0 --clients-per-generator=5000 --pin=auto|on|off
-  --port=18080 --max-minutes=40 --skip-build`;
+  --port=18080 --max-minutes=40 --skip-build --cpu-prof=DIR (profile the service; its figures are then not comparable)`;
