@@ -2,17 +2,18 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AuthService } from '../auth/auth.service.js';
-import { queryParam } from '../auth/credentials.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { withTimeout } from '../common/with-timeout.js';
-import { CloseCode, UUID_PATTERN } from '../protocol/protocol.js';
+import { CloseCode } from '../protocol/protocol.js';
 import { ClientConnection } from './client-connection.js';
+import { parseConnectParams } from './connect-params.js';
 import { SessionChannels } from './session-channels.js';
 import { SessionFeed } from './session-feed.js';
 
 /**
- * Admits WebSocket connections: authenticate, validate `session_id`, join the session's
+ * Admits WebSocket connections: authenticate, validate the query (`session_id`, `since`,
+ * `delta`), join the session's
  * channel (which subscribes BEFORE it reads the snapshot). Nothing here may reject: Nest
  * does not await `handleConnection`, and an unhandled rejection would end the process.
  */
@@ -59,13 +60,12 @@ export class ConnectionService {
       return connection.unavailable();
     }
     if (!owner) return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
-    const sessionId = queryParam(request.url, 'session_id');
-    if (!sessionId || !UUID_PATTERN.test(sessionId)) {
-      return connection.close(CloseCode.BadSessionId, 'session_id must be a lowercase hyphenated UUID');
-    }
+    const params = parseConnectParams(request.url);
+    if ('error' in params) return connection.close(CloseCode.BadSessionId, params.error);
     // No await between this check and join(): a socket that closed is never left in a channel.
     if (!connection.isOpen) return;
-    connection.attach(owner, sessionId, new SessionFeed(connection, this.config.wsGapWaitMs));
+    const feed = new SessionFeed(connection, { gapWaitMs: this.config.wsGapWaitMs, append: params.deltaAppend, since: params.since });
+    connection.attach(owner, params.sessionId, feed);
     await this.channels.join(connection);
   }
 
