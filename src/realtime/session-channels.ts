@@ -100,6 +100,11 @@ export class SessionChannels implements OnModuleDestroy {
     return this.linger.size;
   }
 
+  /** Version of the state kept for a session here (0: none); what a connect would be served from memory. */
+  keptVersion(owner: string, sessionId: string): number {
+    return this.channels.get(channelKey(owner, sessionId))?.kept.current?.version ?? 0;
+  }
+
   /** Subscribes (or joins the subscription), then gets the member its first snapshot. */
   async join(member: ChannelMember): Promise<void> {
     const channel = this.channelFor(member.owner, member.sessionId);
