@@ -105,6 +105,11 @@ export class SessionChannels implements OnModuleDestroy {
     return this.channels.get(channelKey(owner, sessionId))?.kept.current?.version ?? 0;
   }
 
+  /** The id string the session's channel already holds, so that its sockets share one copy. */
+  sessionIdOf(owner: string, sessionId: string): string {
+    return this.channels.get(channelKey(owner, sessionId))?.sessionId ?? sessionId;
+  }
+
   /** Subscribes (or joins the subscription), then gets the member its first snapshot. */
   async join(member: ChannelMember): Promise<void> {
     const channel = this.channelFor(member.owner, member.sessionId);

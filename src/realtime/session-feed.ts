@@ -58,8 +58,8 @@ export class SessionFeed {
   private mode: 'buffering' | 'live' | 'closed' = 'buffering';
   /** Highest version sent to the socket. */
   private sent = 0;
-  /** Events waiting: all of them while buffering, those beyond a gap while live. */
-  private pending: FeedEvent[] = [];
+  /** Events waiting: all of them while buffering, those beyond a gap while live (allocated when needed). */
+  private pending?: FeedEvent[];
   private gapTimer?: NodeJS.Timeout;
   private readonly gapWaitMs: number;
   private readonly append: boolean;
@@ -87,7 +87,7 @@ export class SessionFeed {
   }
 
   push(event: FeedEvent): void {
-    if (this.mode === 'buffering') this.pending.push(event);
+    if (this.mode === 'buffering') (this.pending ??= []).push(event);
     else if (this.mode === 'live') this.accept(event);
   }
 
@@ -107,15 +107,15 @@ export class SessionFeed {
     this.mode = 'live';
     this.sent = Math.max(this.sent, snapshot.version);
     const buffered = this.pending;
-    this.pending = [];
-    for (const event of buffered.sort(byVersion)) this.accept(event);
+    this.pending = undefined;
+    if (buffered) for (const event of buffered.sort(byVersion)) this.accept(event);
     if (this.mode === 'live') this.sink.snapshotDelivered();
   }
 
   close(): void {
     if (this.mode === 'closed') return;
     this.mode = 'closed';
-    this.pending = [];
+    this.pending = undefined;
     this.clearGapTimer();
     this.sink.end();
   }
@@ -124,21 +124,26 @@ export class SessionFeed {
     if (this.mode !== 'live') return;
     if (!this.isNext(event)) {
       if (event.version > this.sent) {
-        this.pending.push(event);
+        (this.pending ??= []).push(event);
         this.armGapTimer();
       }
       return;
     }
     this.emit(event);
     // The event may have closed a gap: send what is now contiguous.
-    this.pending.sort(byVersion);
-    while (this.mode === 'live' && this.pending.length > 0) {
-      const next = this.pending[0];
-      if (this.isNext(next)) this.emit(this.pending.shift()!);
-      else if (next.version <= this.sent) this.pending.shift();
+    const pending = this.pending;
+    if (!pending) return;
+    pending.sort(byVersion);
+    while (this.mode === 'live' && pending.length > 0) {
+      const next = pending[0];
+      if (this.isNext(next)) this.emit(pending.shift()!);
+      else if (next.version <= this.sent) pending.shift();
       else break;
     }
-    if (this.pending.length === 0) this.clearGapTimer();
+    if (pending.length === 0) {
+      if (this.pending === pending) this.pending = undefined;
+      this.clearGapTimer();
+    }
   }
 
   /**
@@ -162,7 +167,7 @@ export class SessionFeed {
     if (this.gapTimer) return;
     this.gapTimer = setTimeout(() => {
       this.gapTimer = undefined;
-      if (this.mode === 'live' && this.pending.length > 0) this.sink.requestSnapshot();
+      if (this.mode === 'live' && this.pending?.length) this.sink.requestSnapshot();
     }, this.gapWaitMs);
     this.gapTimer.unref?.();
   }

@@ -65,6 +65,13 @@ export class Snapshot {
   }
 }
 
+/**
+ * A kept frame gets memory of its own size: a small Buffer.from() would share (and pin) an
+ * 8 KiB pool slab for as long as the session's state is kept.
+ */
 function toBytes(frame: unknown): Buffer {
-  return Buffer.from(JSON.stringify(frame));
+  const json = JSON.stringify(frame);
+  const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(json));
+  bytes.write(json);
+  return bytes;
 }
