@@ -56,7 +56,7 @@ const change = (version: number, sessionId = 's') => encodeChange(interactionFra
 
 type Recorder = ChannelMember & { sent: string[]; buffers: Buffer[]; failures: unknown[] };
 
-function member(sessionId: string, since?: number): Recorder {
+function member(sessionId: string, since?: number, append = false): Recorder {
   const sent: string[] = [];
   const buffers: Buffer[] = [];
   const failures: unknown[] = [];
@@ -75,7 +75,7 @@ function member(sessionId: string, since?: number): Recorder {
     const label = frame.type === 'session_update' ? `snapshot:${frame.version}` : `${frame.type}:${frame.version}`;
     sent.push(frame.since === undefined ? label : `${label} since ${frame.since} (${frame.session!.interactions.length})`);
   };
-  self.feed = new SessionFeed({ send, end: () => undefined, requestSnapshot: () => undefined, snapshotDelivered: () => undefined }, { gapWaitMs: 1000, since });
+  self.feed = new SessionFeed({ send, end: () => undefined, requestSnapshot: () => undefined, snapshotDelivered: () => undefined }, { gapWaitMs: 1000, since, append });
   return self;
 }
 
@@ -151,6 +151,21 @@ describe('SessionChannels', () => {
     // The same bytes, not equal copies: one serialization per distinct frame.
     expect(members[1].buffers[0]).toBe(members[0].buffers[0]);
     expect(members[4].buffers[0]).toBe(members[3].buffers[0]);
+  });
+
+  it('hands every member the same bytes of a live event, each form built once', async () => {
+    const { reader, channels, publish } = setup();
+    const v1 = [member('s'), member('s')];
+    const deltas = [member('s', undefined, true), member('s', undefined, true)];
+    for (const m of [...v1, ...deltas]) void channels.join(m);
+    await flush();
+    reader.reads[0].resolve(snap(2));
+    await flush();
+    publish(encodeChange(interactionFrame(OWNER, 3, { ...interaction('s', 2, 3), response_message: 'ab' }), { append: 'b' }));
+    expect(v1[1].buffers[1]).toBe(v1[0].buffers[1]);
+    expect(deltas[1].buffers[1]).toBe(deltas[0].buffers[1]);
+    expect(v1.map((m) => m.sent[1])).toEqual(['interaction_update:3', 'interaction_update:3']);
+    expect(deltas.map((m) => m.sent[1])).toEqual(['interaction_append:3', 'interaction_append:3']);
   });
 
   it('does not share a read under way once its session changed: the late member reads for itself', async () => {
