@@ -4,6 +4,8 @@ import { encodeChange } from './change-message.js';
 import { interactionFrame, sessionGoneFrame, sessionStateFrame, type AppendDelta } from './session-events.js';
 import { SESSION_BUS, type SessionBus } from './session-bus.js';
 
+export type { AppendDelta } from './session-events.js';
+
 /**
  * The one way a change leaves this process. Called after the change's transaction has
  * committed, never inside it: a subscriber that re-reads state on receipt must find it.

@@ -10,7 +10,12 @@ import type { SnapshotReader } from './snapshot-reader.js';
 import { Snapshot } from './snapshot.js';
 
 class FakeBus implements SessionBus {
-  readonly kind = 'memory' as const;
+  kind: 'memory' | 'nats' = 'memory';
+  /** Pending flushes of a 'nats' bus, resolved by the test. */
+  readonly flushes: (() => void)[] = [];
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.flushes.push(resolve));
+  }
   connected = true;
   readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   resync?: () => void;
@@ -200,6 +205,25 @@ describe('SessionChannels', () => {
     expect(later.map((m) => m.sent)).toEqual([['snapshot:5'], ['snapshot:5 since 4 (1)']]);
     expect(metrics.keptStateConnects).toBe(2);
     expect(first.sent).toEqual(['snapshot:3', 'interaction_update:4', 'interaction_update:5']);
+  });
+
+  it('over NATS, answers from the kept state only after a bus round trip, with what arrived meanwhile', async () => {
+    const { bus, reader, channels, publish } = setup();
+    bus.kind = 'nats';
+    void channels.join(member('s'));
+    await flush();
+    reader.reads[0].resolve(snap(2));
+    await flush();
+    const later = member('s');
+    void channels.join(later);
+    await flush();
+    expect(later.sent).toEqual([]);
+    expect(bus.flushes).toHaveLength(1);
+    publish(change(3));
+    bus.flushes[0]();
+    await flush();
+    expect(later.sent).toEqual(['snapshot:3']);
+    expect(reader.reads).toHaveLength(1);
   });
 
   it('applies events that arrive out of order once the gap fills, and forgets the state when it does not', async () => {
