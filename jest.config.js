@@ -26,6 +26,8 @@ export default {
   // e2e specs start databases, nats-server and service processes: generous bounds, never timings.
   // (A project-level testTimeout is ignored.)
   testTimeout: 60_000,
+  // Inside the project's ignored node_modules/, not /tmp: a run leaves nothing on the machine.
+  cacheDirectory: '<rootDir>/node_modules/.cache/jest',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/web/src/**/*.spec.ts?(x)'] },
     { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'] },
