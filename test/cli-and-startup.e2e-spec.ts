@@ -20,7 +20,8 @@ function run(script: 'cli' | 'main', args: string[], env: Record<string, string>
     // npm runs the scripts with the same node as this run.
     env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, DATABASE_URL: '', NATS_URL: '', LOG_LEVEL: 'warn', ...env },
     encoding: 'utf8',
-    timeout: 60_000,
+    // A first use of an embedded database creates its files: slow on a busy machine.
+    timeout: 150_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -35,6 +36,8 @@ function logged(text: string, level = 0): string[] {
     .map((record) => record.msg);
 }
 
+/** Bound on a start that first creates an embedded database's files (slow on a busy machine). */
+const EMBEDDED_FIRST_START_MS = 120_000;
 const FATAL = 60;
 const ERROR = 50;
 
@@ -125,7 +128,7 @@ describe('CLI and start-up (real processes)', () => {
 
   it('on the embedded database, says plainly that the service must be stopped, then works once it is', async () => {
     const db = track(createEmbeddedDatabase());
-    const service = started(await ServiceProcess.start(db.env));
+    const service = started(await ServiceProcess.start(db.env, undefined, EMBEDDED_FIRST_START_MS));
     const busy = run('cli', ['users', 'create', 'dave'], db.env);
     expect(busy.code).toBe(1);
     expect(logged(busy.stderr, ERROR).join('\n')).toMatch(/in use by another process \(pid \d+\)\. Stop that process first/);
@@ -134,12 +137,12 @@ describe('CLI and start-up (real processes)', () => {
     const ok = run('cli', ['users', 'create', 'dave'], db.env);
     expect(ok.code).toBe(0);
     const { api_key: key } = JSON.parse(ok.stdout);
-    const again = started(await ServiceProcess.start(db.env));
+    const again = started(await ServiceProcess.start(db.env, undefined, EMBEDDED_FIRST_START_MS));
     expect((await new Api(again.baseUrl, key).request('GET', '/sessions')).status).toBe(200);
   });
 
   it('`npm run cli` without --silent: npm announces the script on stdout, the JSON is a line of its own', async () => {
-    const db = track(createEmbeddedDatabase());
+    const db = track(await createPostgresDatabase());
     const result = run('cli', ['users', 'create', 'erin'], db.env, []);
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');

@@ -51,10 +51,10 @@ export class ServiceProcess {
   }
 
   /** Starts the service and resolves once it answers /readyz with 200. */
-  static async start(env: Record<string, string>, port?: number): Promise<ServiceProcess> {
+  static async start(env: Record<string, string>, port?: number, readyWithinMs?: number): Promise<ServiceProcess> {
     const service = await ServiceProcess.spawn(env, { port });
     try {
-      await service.waitReady();
+      await service.waitReady(readyWithinMs);
     } catch (error) {
       await service.stop('SIGKILL');
       throw error;
