@@ -20,6 +20,7 @@ const common = {
   // Sources import with NodeNext `.js` suffixes; map them back to the `.ts` files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testEnvironment: 'node',
+  setupFilesAfterEnv: ['<rootDir>/test/setup/quiet-nest-logs.ts'],
 };
 
 export default {
