@@ -45,7 +45,7 @@ describe('CLI and start-up (real processes)', () => {
   const cleanup: (() => Promise<unknown>)[] = [];
   afterAll(async () => {
     for (const step of cleanup.reverse()) await step();
-  });
+  }, 120_000);
   const track = <T extends TestDatabase>(db: T) => (cleanup.push(() => db.drop()), db);
   const started = (service: ServiceProcess) => (cleanup.push(() => service.stop('SIGKILL')), service);
 
@@ -139,7 +139,7 @@ describe('CLI and start-up (real processes)', () => {
     const { api_key: key } = JSON.parse(ok.stdout);
     const again = started(await ServiceProcess.start(db.env, undefined, EMBEDDED_FIRST_START_MS));
     expect((await new Api(again.baseUrl, key).request('GET', '/sessions')).status).toBe(200);
-  });
+   }, 4 * EMBEDDED_FIRST_START_MS);
 
   it('`npm run cli` without --silent: npm announces the script on stdout, the JSON is a line of its own', async () => {
     const db = track(await createPostgresDatabase());
