@@ -1,15 +1,9 @@
 // The service's entry point. Its static imports are only Node built-ins, pino and the config,
-// so the port opens within milliseconds of process start; the application (NestJS, TypeORM,
+// so the port opens as soon as Node itself has started; the application (NestJS, TypeORM,
 // NATS: most of the start-up time is loading them) is imported after that.
-import { enableCompileCache } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { createLog, type Pino } from './common/log.js';
 import { StartGate } from './common/start-gate.js';
 import { loadConfig } from './config/app-config.js';
-
-// V8's compiled code for every module is kept on disk, so later starts skip compiling them.
-// A read-only install simply runs without it.
-enableCompileCache(fileURLToPath(new URL('../../node_modules/.cache/session-sync', import.meta.url)));
 
 /** Errors whose message says all a user needs: logged without a stack trace. */
 const PLAIN_ERRORS = new Set(['ConfigError', 'EmbeddedDatabaseBusyError', 'NatsUnavailableError']);
