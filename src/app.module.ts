@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { ServeStaticModule } from '@nestjs/serve-static';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app-config.js';
+import type { Pino } from './common/log.js';
 import { ConfigModule } from './config/config.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { Metrics } from './common/metrics.js';
@@ -16,7 +17,7 @@ import { FirstUser } from './users/first-user.js';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  static forRoot(config: AppConfig, log: Pino): DynamicModule {
     const web = webRoot();
     return {
       module: AppModule,
@@ -25,7 +26,8 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
           pinoHttp: {
-            level: config.logLevel,
+            // The process's one logger (src/common/log.ts), so requests log in the same format.
+            logger: log,
             // Requests are logged at debug: at info the log would be one line per API call.
             // A 503 from /readyz is an answer, not a failure.
             customLogLevel: (req, res, err) => ((err || res.statusCode >= 500) && !req.url?.startsWith('/readyz') ? 'error' : 'debug'),

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
-import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
+import { createLog, NestPinoLogger } from './common/log.js';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { resolveDataSourceOptions } from './database/data-source-options.js';
@@ -8,21 +9,21 @@ import { runMigrations } from './database/migrate.js';
 import { UsersRepository } from './users/users.repository.js';
 import { UsersService } from './users/users.service.js';
 
-const USAGE = 'usage: npm run cli -- users create NAME';
+const USAGE = 'usage: npm run --silent cli -- users create NAME';
 
-/** stdout carries the command's one JSON line and nothing else: every log line goes to stderr. */
-class StderrLogger extends ConsoleLogger {
-  protected override printMessages(...args: Parameters<ConsoleLogger['printMessages']>): void {
-    const [messages, context, logLevel, , errorStack, params] = args;
-    super.printMessages(messages, context, logLevel, 'stderr', errorStack, params);
-  }
-}
-Logger.overrideLogger(new StderrLogger('cli', { logLevels: ['error', 'warn', 'log'] }));
+/**
+ * stdout carries the command's one JSON line and nothing else: every log line, Nest's and
+ * TypeORM's included, is a pino record on stderr. (`npm run` prints its own banner on stdout
+ * unless given `--silent`.)
+ */
+// Quiet unless asked (LOG_LEVEL): a command's output is its JSON line.
+const log = createLog(process.env.LOG_LEVEL?.trim() || 'warn', 2);
+Logger.overrideLogger(new NestPinoLogger(log));
 
 /** `users create NAME`: prints {"user_id","api_key"} as one JSON line. Same env vars as the service. */
 async function main(args: string[]): Promise<number> {
   if (args[0] !== 'users' || args[1] !== 'create' || args.length !== 3) {
-    console.error(USAGE);
+    log.error(USAGE);
     return 2;
   }
   const config = loadConfig();
@@ -44,7 +45,8 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     const known = error instanceof ConfigError || error instanceof EmbeddedDatabaseBusyError || error instanceof RangeError;
-    console.error(known ? `error: ${(error as Error).message}` : error);
+    if (known) log.error(`error: ${(error as Error).message}`);
+    else log.error({ err: error }, 'failed');
     process.exit(1);
   },
 );
