@@ -6,6 +6,8 @@ import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { serveOpenApi } from './common/openapi.js';
+import { securityHeaders } from './common/security-headers.js';
 import { API_PREFIX } from './protocol/protocol.js';
 import { SyncWsAdapter } from './realtime/sync-ws.adapter.js';
 
@@ -26,6 +28,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useGlobalFilters(new HttpErrorFilter());
   app.useWebSocketAdapter(new SyncWsAdapter(app, config.wsMaxPayload));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(securityHeaders());
+  serveOpenApi(app);
   return app;
 }
 

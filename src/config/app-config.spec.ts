@@ -38,9 +38,26 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'not a url'],
     ['NATS_URL', 'nats://a:4222,,nats://b'],
     ['BODY_LIMIT', '10 parsecs'],
+    ['ALLOWED_ORIGINS', 'https://a.example.com/path'],
+    ['ALLOWED_ORIGINS', 'https://a.example.com,,https://b.example.com'],
+    ['RATE_LIMIT_PER_SECOND', '-1'],
+    ['RATE_LIMIT_BURST', '0'],
+    ['METRICS_TOKEN', 'short'],
   ])('refuses %s=%s with an error naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name} `));
+  });
+
+  it('normalizes ALLOWED_ORIGINS: lowercase, default ports omitted', () => {
+    expect(loadConfig({ ALLOWED_ORIGINS: 'HTTPS://App.Example.com:443, http://localhost:5173' }).allowedOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+    ]);
+    expect(loadConfig({}).allowedOrigins).toBeUndefined();
+  });
+
+  it('has rate limits high enough for streaming agents, and no metrics token', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitPerSecond: 10_000, rateLimitBurst: 20_000, metricsToken: undefined });
   });
 
   it('treats an empty variable as unset', () => {

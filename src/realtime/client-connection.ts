@@ -22,6 +22,8 @@ export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
  */
 export class ClientConnection implements ChannelMember, FeedSink {
   owner = '';
+  /** The API key this socket was opened with: its revocation closes the socket (4401). */
+  keyId = '';
   sessionId = '';
   feed!: SessionFeed;
   lastPongAt = Date.now();
@@ -72,7 +74,7 @@ export class ClientConnection implements ChannelMember, FeedSink {
   }
 
   requestSnapshot(): void {
-    this.channels.resync(this);
+    this.channels.resync(this, 'gap');
   }
 
   /**

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { AuthService } from '../auth/auth.service.js';
+import { AuthService, type AuthVerdict } from '../auth/auth.service.js';
+import { KeyRevocations } from '../auth/key-revocations.js';
 import { queryParam } from '../auth/credentials.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
@@ -28,7 +29,12 @@ export class ConnectionService {
     private readonly channels: SessionChannels,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    revocations: KeyRevocations,
+  ) {
+    revocations.onRevoked((keyId) => {
+      for (const connection of this.connections) if (connection.keyId === keyId) connection.close(CloseCode.Unauthorized, 'API key revoked');
+    });
+  }
 
   open(socket: WebSocket, request: IncomingMessage): void {
     const connection = new ClientConnection(socket, this.channels, (error) =>
@@ -51,14 +57,18 @@ export class ConnectionService {
   }
 
   private async admit(connection: ClientConnection, request: IncomingMessage): Promise<void> {
-    let owner: string | null;
+    let verdict: AuthVerdict;
     try {
-      owner = await withTimeout(this.auth.authenticate(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
+      verdict = await withTimeout(this.auth.check(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
     } catch (error) {
       this.log.warn({ err: error }, 'key lookup failed');
       return connection.unavailable();
     }
-    if (!owner) return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    if (verdict.status === 'invalid') return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    if (verdict.status === 'origin') return connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+    const owner = verdict.principal.userId;
+    // Remembered so that revoking the key closes this socket (see the constructor).
+    connection.keyId = verdict.principal.keyId;
     const sessionId = queryParam(request.url, 'session_id');
     if (!sessionId || !UUID_PATTERN.test(sessionId)) {
       return connection.close(CloseCode.BadSessionId, 'session_id must be a lowercase hyphenated UUID');

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { Metrics } from '../common/metrics.js';
+import { Metrics, type ResyncReason } from '../common/metrics.js';
 import { TimeoutError } from '../common/with-timeout.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
 import { ServerEvent, sessionSubject, type VersionedEvent } from '../protocol/protocol.js';
@@ -73,7 +73,7 @@ export class SessionChannels implements OnModuleDestroy {
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'snapshotShareMs' | 'sessionLookupTimeoutMs'>,
   ) {
-    this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected'));
+    this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected', 'bus_reconnect'));
   }
 
   onModuleDestroy(): void {
@@ -115,18 +115,18 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   /** A fresh snapshot for one member (client `sync`, or a gap that did not fill). */
-  resync(member: ChannelMember): void {
+  resync(member: ChannelMember, reason: ResyncReason = 'sync'): void {
     const channel = this.channels.get(channelKey(member.owner, member.sessionId));
     if (!channel?.members.has(member)) return;
-    this.metrics.resyncs++;
+    this.metrics.resync(reason);
     member.feed.awaitSnapshot();
     this.fly(channel, [member]);
   }
 
   /** A fresh snapshot for every member of every channel: the bus may have dropped messages. */
-  resyncAll(reason: string): void {
-    if (this.channels.size > 0) this.log.log(`re-snapshotting ${this.channels.size} sessions: ${reason}`);
-    for (const channel of this.channels.values()) this.resyncChannel(channel);
+  resyncAll(why: string, reason: ResyncReason = 'other'): void {
+    if (this.channels.size > 0) this.log.log(`re-snapshotting ${this.channels.size} sessions: ${why}`);
+    for (const channel of this.channels.values()) this.resyncChannel(channel, reason);
   }
 
   /**
@@ -140,7 +140,7 @@ export class SessionChannels implements OnModuleDestroy {
       if (!ids.has(channel.sessionId) || (channel.flight && !channel.flight.result)) continue;
       const version = current.get(channel.sessionId);
       if (version !== undefined && version <= channel.seen) continue;
-      this.resyncChannel(channel);
+      this.resyncChannel(channel, 'version_check');
       count++;
     }
     return count;
@@ -151,9 +151,9 @@ export class SessionChannels implements OnModuleDestroy {
     return [...new Set([...this.channels.values()].map((channel) => channel.sessionId))];
   }
 
-  private resyncChannel(channel: Channel): void {
+  private resyncChannel(channel: Channel, reason: ResyncReason): void {
     if (channel.members.size === 0) return;
-    this.metrics.resyncs++;
+    this.metrics.resync(reason);
     for (const member of channel.members) member.feed.awaitSnapshot();
     this.fly(channel, [...channel.members]);
   }
@@ -182,6 +182,7 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   private deliver(channel: Channel, payload: Uint8Array): void {
+    const receivedAt = performance.now();
     const event = toFeedEvent(this.decoder, payload);
     if (!event) {
       this.log.warn('dropped a malformed bus message');
@@ -191,6 +192,7 @@ export class SessionChannels implements OnModuleDestroy {
     if (channel.flight?.result) this.retire(channel);
     else if (channel.flight) channel.flight.stale = true;
     for (const member of channel.members) member.feed.push(event);
+    this.metrics.observePublishToSocket(receivedAt);
   }
 
   /** Stops sharing the channel's newest read. */

@@ -19,7 +19,9 @@ export class SnapshotReader {
 
   async read(owner: string, sessionId: string): Promise<Snapshot> {
     this.metrics.snapshotQueries++;
+    const startedAt = performance.now();
     const entity = await this.sessions.findWithInteractions(sessionId, owner);
+    this.metrics.observeSnapshotRead(startedAt);
     if (!entity) return { version: 0, exists: false, data: frameBytes(sessionGoneFrame(sessionId)) };
     const session = mapSession(entity);
     return { version: session.version, exists: true, data: frameBytes(sessionStateFrame(session, true)) };
