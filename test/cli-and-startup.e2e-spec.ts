@@ -64,6 +64,7 @@ describe('CLI and start-up (real processes)', () => {
     const busy = run('cli', ['users', 'create', 'dave'], db.env);
     expect(busy.code).toBe(1);
     expect(busy.stderr).toMatch(/in use by another process \(pid \d+\)\. Stop that process first/);
+    expect(busy.stderr).toMatch(/While the service runs, manage users and keys through its REST API instead: POST \/api\/v1\/users/);
     expect(busy.stdout).toBe('');
     await service.stop('SIGTERM');
     const ok = run('cli', ['users', 'create', 'dave'], db.env);
