@@ -6,7 +6,7 @@ import { resolveDataSourceOptions } from './database/data-source-options.js';
 import { EmbeddedDatabase, EmbeddedDatabaseBusyError } from './database/embedded-database.js';
 import { runMigrations } from './database/migrate.js';
 import { UsersRepository } from './users/users.repository.js';
-import { UsersService } from './users/users.service.js';
+import { UsersService, validateUserName } from './users/users.service.js';
 import { KeysService } from './users/keys.service.js';
 import { KeyRevocations } from './auth/key-revocations.js';
 import type { Principal } from './auth/principal.js';
@@ -54,6 +54,8 @@ async function main(args: string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
+  // A bad name needs no database to be refused.
+  if (args[0] === 'users') validateUserName(args[2]);
   const config = loadConfig();
   const embedded = new EmbeddedDatabase();
   const dataSource = new DataSource(await resolveDataSourceOptions(config, embedded));

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '../src/config/app-config.js';
 import { Api } from './helpers/api.js';
 import { TestApp, useTestApp } from './helpers/app.js';
 import { createEmbeddedDatabase, type TestDatabase } from './helpers/database.js';
@@ -41,6 +43,13 @@ describe('rate limits', () => {
 
 describe('defaults', () => {
   const fx = useTestApp('default user');
+
+  it('offers the validated configuration through @nestjs/config too', () => {
+    const config = fx.app.get(ConfigService<AppConfig, true>);
+    expect(config.get('rateLimitPerSecond', { infer: true })).toBe(10_000);
+    expect(config.get('allowedOrigins', { infer: true })).toBeUndefined();
+    expect(config.get('port', { infer: true })).toBe(fx.app.config.port);
+  });
 
   it('does not throttle one key making thousands of requests at the default limits', async () => {
     const session = await fx.user.createSession('stream');
