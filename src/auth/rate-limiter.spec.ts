@@ -46,4 +46,11 @@ describe('RateLimiter', () => {
     limiter.take('d');
     expect(limiter.size).toBe(1);
   });
+
+  it('forgets the oldest keys when all are mid-burst, instead of growing', () => {
+    const limiter = new RateLimiter(10, 5, clock().now, 10);
+    for (let i = 0; i < 25; i++) limiter.take(`k${i}`);
+    expect(limiter.size).toBeLessThanOrEqual(10);
+    expect(limiter.take('k24')).toBe(0);
+  });
 });

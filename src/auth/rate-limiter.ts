@@ -53,7 +53,13 @@ export class RateLimiter {
     for (const [key, bucket] of this.buckets) {
       if (bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key);
     }
-    // Everyone is mid-burst: forget the oldest rather than grow.
-    if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value!);
+    // Most are mid-burst: forget the oldest tenth rather than grow (or sweep on every insert).
+    if (this.buckets.size >= this.maxKeys) {
+      let drop = Math.max(1, Math.floor(this.maxKeys / 10));
+      for (const key of this.buckets.keys()) {
+        if (drop-- === 0) break;
+        this.buckets.delete(key);
+      }
+    }
   }
 }
