@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../src/config/app-config.js';
 import { Api } from './helpers/api.js';
 import { TestApp, useTestApp } from './helpers/app.js';
-import { createEmbeddedDatabase, type TestDatabase } from './helpers/database.js';
+import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
 import { ServiceProcess } from './helpers/service.js';
 
 describe('rate limits', () => {
@@ -123,9 +123,9 @@ describe('logs', () => {
   let database: TestDatabase;
   let service: ServiceProcess;
   beforeAll(async () => {
-    database = createEmbeddedDatabase();
+    database = await createPostgresDatabase();
     // Every request is logged at debug.
-    service = await ServiceProcess.start({ ...database.env, LOG_LEVEL: 'debug' });
+    service = await ServiceProcess.start({ ...database.env, NATS_URL: '', LOG_LEVEL: 'debug' });
   });
   afterAll(async () => {
     await service?.stop('SIGTERM');
