@@ -73,6 +73,8 @@ describe('defaults', () => {
       expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
       expect(response.headers.get('x-powered-by')).toBeNull();
+      // Inline styles only where the Swagger UI needs them.
+      expect([path, /style-src 'self' 'unsafe-inline'/.test(response.headers.get('content-security-policy')!)]).toEqual([path, path.startsWith('/api/docs')]);
     }
   });
 
