@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { RateLimiter } from '../auth/rate-limiter.js';
 import { ConfigError, loadConfig } from './app-config.js';
 
 describe('loadConfig', () => {
@@ -57,7 +58,17 @@ describe('loadConfig', () => {
   });
 
   it('has rate limits high enough for streaming agents, and no metrics token', () => {
-    expect(loadConfig({})).toMatchObject({ rateLimitPerSecond: 10_000, rateLimitBurst: 20_000, metricsToken: undefined });
+    const config = loadConfig({});
+    expect(config).toMatchObject({ rateLimitPerSecond: 10_000, rateLimitBurst: 20_000, metricsToken: undefined });
+    // One key streaming 5,000 requests a second for ten seconds is never refused...
+    let now = 0;
+    const limiter = new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst, () => now);
+    let refused = 0;
+    for (let i = 0; i < 50_000; i++, now += 0.2) if (limiter.take('agent')) refused++;
+    expect(refused).toBe(0);
+    // ...while a runaway one sending 40,000 at once is stopped past the burst.
+    for (let i = 0; i < 40_000; i++) if (limiter.take('runaway')) refused++;
+    expect(refused).toBe(20_000);
   });
 
   it('treats an empty variable as unset', () => {
