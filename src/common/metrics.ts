@@ -20,6 +20,10 @@ export class Metrics {
   busSubscriptions = 0;
   /** Open WebSocket connections. */
   wsConnections = 0;
+  /** Connects answered from a kept session state, with no read. */
+  keptStateConnects = 0;
+  /** Kept session states forgotten for a doubt (gap, bus reconnect, version check, malformed event). */
+  keptStatesDropped = 0;
   /** Re-snapshots the server made (bus reconnect, gap, version check, client `sync`), all reasons. */
   get resyncs(): number {
     return this.resyncTotal;
@@ -46,6 +50,8 @@ export class Metrics {
     new Gauge({ name: 'session_sync_ws_connections', help: 'Open WebSocket connections.', registers, collect() { this.set(self.wsConnections); } });
     new Gauge({ name: 'session_sync_bus_subscriptions', help: 'Live bus subscriptions (one per followed session).', registers, collect() { this.set(self.busSubscriptions); } });
     new Counter({ name: 'session_sync_snapshot_reads_total', help: 'Snapshot queries sent to the database.', registers, collect() { this.reset(); this.inc(self.snapshotQueries); } });
+    new Counter({ name: 'session_sync_kept_state_connects_total', help: 'Connects answered from a kept session state, with no read.', registers, collect() { this.reset(); this.inc(self.keptStateConnects); } });
+    new Counter({ name: 'session_sync_kept_states_dropped_total', help: 'Kept session states forgotten for a doubt.', registers, collect() { this.reset(); this.inc(self.keptStatesDropped); } });
     this.resyncsBy = new Counter({ name: 'session_sync_resyncs_total', help: 'Snapshots re-read for live connections, by reason.', labelNames: ['reason'], registers });
     this.snapshotSeconds = new Histogram({ name: 'session_sync_snapshot_read_seconds', help: 'Time to read one snapshot from the database.', buckets: LATENCY_BUCKETS, registers });
     this.commitToPublishSeconds = new Histogram({ name: 'session_sync_commit_to_publish_seconds', help: 'From a change\'s commit to its publication on the bus.', buckets: LATENCY_BUCKETS, registers });

@@ -1,18 +1,21 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Metrics } from '../common/metrics.js';
 import { sessionSubject, type Interaction, type Session, type VersionedEvent } from '../protocol/protocol.js';
-import { interactionFrame, sessionGoneFrame, sessionStateFrame } from './session-events.js';
+import { encodeChange } from './change-message.js';
+import { interactionFrame, sessionGoneFrame, sessionStateFrame, type AppendDelta } from './session-events.js';
 import { SESSION_BUS, type SessionBus } from './session-bus.js';
+
+export type { AppendDelta } from './session-events.js';
 
 /**
  * The one way a change leaves this process. Called after the change's transaction has
  * committed, never inside it: a subscriber that re-reads state on receipt must find it.
- * The frame is serialized once here; every process forwards these exact bytes to its sockets.
+ * ONE bus message per change (see encodeChange): the v1 frame, serialized once here and
+ * forwarded as-is by every process, plus, for an append, the delta from which each process
+ * builds the `interaction_append` frame once.
  */
 @Injectable()
 export class SessionEventsPublisher {
-  private readonly encoder = new TextEncoder();
-
   constructor(
     @Inject(SESSION_BUS) private readonly bus: SessionBus,
     @Optional() private readonly metrics?: Metrics,
@@ -27,9 +30,13 @@ export class SessionEventsPublisher {
     this.send(owner, sessionId, sessionGoneFrame(sessionId, { owner, version }));
   }
 
-  interactionChanged(owner: string, version: number, interaction: Interaction): void {
+  /**
+   * `delta` is given exactly when the PATCH held `append` (its `state`/`error` only when the
+   * PATCH held them); `interaction` is the interaction after the change, in full either way.
+   */
+  interactionChanged(owner: string, version: number, interaction: Interaction, delta?: AppendDelta): void {
     this.observe(interaction.updated);
-    this.send(owner, interaction.session_id, interactionFrame(owner, version, interaction));
+    this.send(owner, interaction.session_id, interactionFrame(owner, version, interaction), delta);
   }
 
   /**
@@ -40,7 +47,7 @@ export class SessionEventsPublisher {
     this.metrics?.observeCommitToPublish(performance.now() - Math.max(0, Date.now() - Date.parse(updated)));
   }
 
-  private send(owner: string, sessionId: string, frame: VersionedEvent): void {
-    this.bus.publish(sessionSubject(owner, sessionId), this.encoder.encode(JSON.stringify(frame)));
+  private send(owner: string, sessionId: string, frame: VersionedEvent, delta?: AppendDelta): void {
+    this.bus.publish(sessionSubject(owner, sessionId), encodeChange(frame, delta));
   }
 }
