@@ -6,6 +6,8 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { createLog, NestPinoLogger, type Pino } from './common/log.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { serveOpenApi } from './common/openapi.js';
+import { securityHeaders } from './common/security-headers.js';
 import { API_PREFIX } from './protocol/protocol.js';
 import { SyncWsAdapter } from './realtime/sync-ws.adapter.js';
 
@@ -26,6 +28,8 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   app.useGlobalFilters(new HttpErrorFilter());
   app.useWebSocketAdapter(new SyncWsAdapter(app, config.wsMaxPayload));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(securityHeaders());
+  serveOpenApi(app);
   return app;
 }
 
