@@ -101,7 +101,7 @@ export default {
         prefer: prefer ?? null,
         offset,
         sessions: sessions.length,
-        inflight: inflight * gens.length,
+        inflight: Math.min(inflight * gens.length, sessions.length),
         appends: lat.length,
         statuses,
         appends_per_second: round(lat.length / secs, 0),
@@ -166,7 +166,8 @@ async function pgbench(ctx, statement, sessions, owner, label) {
     return f;
   });
   const clients = Math.min(ctx.opts['pgbench-clients'], sessions.length);
-  const seconds = ctx.opts['append-seconds'];
+  // pgbench's clients connect inside its -T window: a very short one measures their start-up.
+  const seconds = Math.max(5, ctx.opts['append-seconds']);
   const args = ['pgbench', '-n', '-M', 'prepared', '-c', String(clients), '-j', '1', '-T', String(seconds), '--log', `--log-prefix=${path.join(dir, 'tx')}`, ...files.flatMap((f) => ['-f', `${f}@1`]), process.env.DATABASE_URL];
   const [cmd, cargs] = wrapCommand(args, ctx.env.SERVER_CORES);
   const child = spawn(cmd, cargs, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -192,6 +193,6 @@ async function pgbench(ctx, statement, sessions, owner, label) {
     pinned_to: ctx.env.SERVER_CORES,
     tps: Number.isFinite(tps) ? round(tps, 0) : null,
     latency: summarize(lat),
-    error: code === 0 ? undefined : `pgbench exited ${code}; see bench/out/pgbench-${label}.log`,
+    error: code !== 0 ? `pgbench exited ${code}; see bench/out/pgbench-${label}.log` : !(tps > 0) ? `pgbench committed nothing in ${seconds} s; see bench/out/pgbench-${label}.log` : undefined,
   };
 }
