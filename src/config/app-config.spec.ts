@@ -10,6 +10,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       natsServers: undefined,
       bodyLimit: 1024 * 1024,
+      responseMaxBytes: 1024 * 1024,
       shutdownTimeoutMs: 10_000,
       sessionLookupTimeoutMs: 2000,
       wsMaxPayload: 64 * 1024,
@@ -29,6 +30,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ BODY_LIMIT: '2mb', WS_MAX_PAYLOAD: '16kb', NATS_URL: 'nats://a:4222, nats://b:4222' });
     expect(config.bodyLimit).toBe(2 * 1024 * 1024);
     expect(config.wsMaxPayload).toBe(16 * 1024);
+    expect(loadConfig({ RESPONSE_MAX_BYTES: '100kb' }).responseMaxBytes).toBe(100 * 1024);
     expect(config.natsServers).toEqual(['nats://a:4222', 'nats://b:4222']);
   });
 
@@ -38,6 +40,8 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'not a url'],
     ['NATS_URL', 'nats://a:4222,,nats://b'],
     ['BODY_LIMIT', '10 parsecs'],
+    ['RESPONSE_MAX_BYTES', '0'],
+    ['RESPONSE_MAX_BYTES', '2048mb'],
   ])('refuses %s=%s with an error naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name} `));

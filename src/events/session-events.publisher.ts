@@ -1,7 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { sessionSubject, type Interaction, type Session, type VersionedEvent } from '../protocol/protocol.js';
+import { sessionSubject, type Interaction, type InteractionState, type Session, type VersionedEvent } from '../protocol/protocol.js';
 import { interactionFrame, sessionGoneFrame, sessionStateFrame } from './session-events.js';
 import { SESSION_BUS, type SessionBus } from './session-bus.js';
+
+/**
+ * What a PATCH with `append` changed, given beside the resulting interaction: the text it
+ * added, and `state` / `error` only when the PATCH body held them.
+ */
+export interface AppendDelta {
+  append: string;
+  state?: InteractionState;
+  error?: string;
+}
 
 /**
  * The one way a change leaves this process. Called after the change's transaction has
@@ -22,7 +32,12 @@ export class SessionEventsPublisher {
     this.send(owner, sessionId, sessionGoneFrame(sessionId, { owner, version }));
   }
 
-  interactionChanged(owner: string, version: number, interaction: Interaction): void {
+  /**
+   * `delta` is given exactly when the change came from a PATCH with `append`: the stream side
+   * builds the `interaction_append` frame from it (and the interaction's `updated`), while
+   * v1 connections keep the full `interaction_update`.
+   */
+  interactionChanged(owner: string, version: number, interaction: Interaction, _delta?: AppendDelta): void {
     this.send(owner, interaction.session_id, interactionFrame(owner, version, interaction));
   }
 

@@ -1,4 +1,4 @@
-import { IsIn, IsString, Length, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsIn, IsInt, IsString, Length, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { INTERACTION_STATES, type Interaction, type InteractionState, type Session, type SessionSummary } from '../protocol/protocol.js';
 import type { InteractionEntity } from './interaction.entity.js';
 import type { SessionEntity } from './session.entity.js';
@@ -34,6 +34,13 @@ export class UpdateInteractionDto {
   @MinLength(1)
   append?: string;
 
+  /** Only with `append`: the UTF-8 byte length of `response_message` the writer appends to. */
+  @Present()
+  @IsInt()
+  @Min(0)
+  @Max(Number.MAX_SAFE_INTEGER)
+  offset?: number;
+
   @Present()
   @IsIn(INTERACTION_STATES)
   state?: InteractionState;
@@ -57,6 +64,13 @@ export function mapInteraction(entity: InteractionEntity): Interaction {
     version: entity.version,
   };
 }
+
+/** The `Prefer: return=minimal` answer to a write of an interaction. */
+export function mapInteractionMinimal(interaction: Interaction): InteractionMinimal {
+  return { id: interaction.id, session_id: interaction.session_id, version: interaction.version };
+}
+
+export type InteractionMinimal = Pick<Interaction, 'id' | 'session_id' | 'version'>;
 
 export function mapSessionSummary(entity: SessionEntity): SessionSummary {
   return {

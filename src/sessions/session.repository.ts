@@ -11,10 +11,25 @@ export interface ListPosition {
 
 export interface InteractionChanges {
   responseMessage?: string;
-  append?: string;
   state?: InteractionState;
   error?: string;
 }
+
+export interface AppendChanges {
+  append: string;
+  /** The UTF-8 byte length the writer believes `response_message` has; the append commits only then. */
+  offset?: number;
+  /** The text may not grow past this many UTF-8 bytes. */
+  maxBytes: number;
+  state?: InteractionState;
+  error?: string;
+}
+
+export type AppendResult =
+  | ({ outcome: 'appended' } & VersionedInteraction)
+  /** Nothing changed; `length` is the UTF-8 byte length of `response_message` when it was judged. */
+  | { outcome: 'offset_mismatch' | 'too_large'; length: number }
+  | { outcome: 'missing' };
 
 /**
  * All SQL on sessions and interactions. Every change takes the session's next version
@@ -103,18 +118,16 @@ export class SessionRepository {
   }
 
   /**
-   * Changes an interaction and takes the session's next version in ONE statement. The bump
-   * happens only if the interaction exists in that session, and it locks the session row
-   * before the interaction row, like every other writer (no lock-order deadlock with
-   * DELETE). `append` concatenates in SQL on the latest committed text, so concurrent
-   * appends each keep their text. Null when nothing matched: nothing changed.
+   * Changes an interaction (not by `append`: see appendToInteraction) and takes the session's
+   * next version in ONE statement. The bump happens only if the interaction exists in that
+   * session, and it locks the session row before the interaction row, like every other writer
+   * (no lock-order deadlock with DELETE). Null when nothing matched: nothing changed.
    */
   async updateInteraction(sessionId: string, ownerId: string, id: string, changes: InteractionChanges): Promise<VersionedInteraction | null> {
     const params: unknown[] = [sessionId, ownerId, id];
     const set = ['updated = clock_timestamp()', 'version = bump.version'];
     const param = (value: unknown) => `$${params.push(value)}`;
     if (changes.responseMessage !== undefined) set.push(`response_message = ${param(changes.responseMessage)}`);
-    if (changes.append !== undefined) set.push(`response_message = interactions.response_message || ${param(changes.append)}`);
     if (changes.state !== undefined) set.push(`state = ${param(changes.state)}`);
     if (changes.error !== undefined) set.push(`error = ${param(changes.error)}`);
     const rows = await this.records<InteractionRow>(
@@ -126,6 +139,30 @@ export class SessionRepository {
       params,
     );
     return rows[0] ? versioned(rows[0]) : null;
+  }
+
+  /**
+   * Appends to `response_message` in ONE statement (see APPEND_STATEMENT), judging `offset` and
+   * the size cap on the committed text under the row locks, so no other writer can slip
+   * between the judgement and the write. Whatever the outcome other than `appended`, nothing
+   * changed (not even the session's version).
+   */
+  async appendToInteraction(sessionId: string, ownerId: string, id: string, changes: AppendChanges): Promise<AppendResult> {
+    const rows = await this.records<InteractionRow & { previous_length: number }>(APPEND_STATEMENT, [
+      sessionId,
+      ownerId,
+      id,
+      changes.append,
+      changes.offset ?? null,
+      changes.maxBytes,
+      changes.state ?? null,
+      changes.error ?? null,
+    ]);
+    const row = rows[0];
+    if (!row) return { outcome: 'missing' };
+    if (row.id !== null) return { outcome: 'appended', ...versioned(row) };
+    const length = Number(row.previous_length);
+    return { outcome: changes.offset !== undefined && changes.offset !== length ? 'offset_mismatch' : 'too_large', length };
   }
 
   /** Rows of a raw statement, whatever its command (TypeORM shapes UPDATE results differently). */
@@ -170,6 +207,44 @@ export class SessionRepository {
 const BUMP_VERSION = 'UPDATE sessions SET version = version + 1, updated = clock_timestamp() WHERE id = $1 AND owner_id = $2';
 
 const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, version, created, updated';
+
+/**
+ * The append: $1 session, $2 owner, $3 interaction, $4 text, $5 offset (or null), $6 cap in
+ * bytes, $7 state, $8 error (null: unchanged). Exported so that the benchmark's pgbench floor
+ * runs exactly this statement.
+ *
+ * Why this shape: under READ COMMITTED a statement's reads see the snapshot taken when it
+ * started, so a length judged in a WHERE clause could be one that a writer committed over
+ * while this statement waited for its lock. Rows read with FOR … UPDATE, though, are re-read
+ * at their latest committed version once the lock is held. So the statement first locks the
+ * session row (the same order as every other writer: session, then interaction), then the
+ * interaction row, reading its current byte length (`octet_length` reads the stored size, it
+ * does not fetch a long text); only when that length equals the offset and the result fits
+ * under the cap does it take the next version and write. Otherwise `bump` and `changed`
+ * match nothing, and the one row returned carries the length that was judged.
+ * No row at all: the session (the caller's) or the interaction in it does not exist.
+ */
+export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
+  SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR NO KEY UPDATE
+), i AS MATERIALIZED (
+  SELECT interactions.id, octet_length(interactions.response_message) AS length
+  FROM interactions JOIN s ON s.id = interactions.session_id
+  WHERE interactions.id = $3
+  FOR NO KEY UPDATE OF interactions
+), bump AS (
+  UPDATE sessions SET version = sessions.version + 1, updated = clock_timestamp()
+  FROM i
+  WHERE sessions.id = $1 AND ($5::bigint IS NULL OR i.length = $5::bigint) AND i.length::bigint + octet_length($4::text) <= $6::bigint
+  RETURNING sessions.version
+), changed AS (
+  UPDATE interactions
+  SET response_message = interactions.response_message || $4::text, updated = clock_timestamp(), version = bump.version,
+    state = COALESCE($7::text, interactions.state), error = COALESCE($8::text, interactions.error)
+  FROM bump
+  WHERE interactions.id = $3
+  RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}
+)
+SELECT i.length AS previous_length, changed.* FROM i LEFT JOIN changed ON true`;
 
 interface InteractionRow {
   id: string;
