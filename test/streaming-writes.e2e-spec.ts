@@ -128,6 +128,19 @@ describe('writes made for streaming', () => {
       expect((await fx.user.getSession(session.id)).version).toBe(2);
     });
 
+    it('answers a missing or non-JSON body with 400, and malformed ids with 404 whatever the body', async () => {
+      const { session, interaction } = await fresh();
+      const raw = (path: string, init: RequestInit) => fetch(`${fx.user.baseUrl}/api/v1${path}`, { method: 'PATCH', ...init, headers: { authorization: `Bearer ${fx.user.key}`, ...init.headers } });
+      for (const init of [{}, { body: 'x', headers: { 'content-type': 'text/plain' } }, { body: '[1]', headers: { 'content-type': 'application/json' } }]) {
+        const reply = await raw(`/sessions/${session.id}/interactions/${interaction.id}`, init);
+        expect(reply.status).toBe(400);
+        expect(await reply.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: [expect.stringMatching(/^body must be a JSON object/)] });
+        const malformed = await raw(`/sessions/nope/interactions/nope`, init);
+        expect(malformed.status).toBe(404);
+      }
+      expect((await fx.user.getSession(session.id)).version).toBe(2);
+    });
+
     it('answers 404 for a missing interaction or session whatever the offset', async () => {
       const { session } = await fresh();
       expect((await patch(session.id, MISSING, { append: 'x', offset: 0 })).status).toBe(404);

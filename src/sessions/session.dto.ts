@@ -1,5 +1,5 @@
-import { IsIn, IsInt, IsString, Length, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
-import { INTERACTION_STATES, type Interaction, type InteractionState, type Session, type SessionSummary } from '../protocol/protocol.js';
+import { IsString, Length } from 'class-validator';
+import type { Interaction, Session, SessionSummary } from '../protocol/protocol.js';
 import type { InteractionEntity } from './interaction.entity.js';
 import type { SessionEntity } from './session.entity.js';
 
@@ -8,9 +8,6 @@ export const PROMPT_MAX = 100_000;
 export const ERROR_MAX = 10_000;
 export const LIST_LIMIT_MAX = 200;
 export const LIST_LIMIT_DEFAULT = 50;
-
-/** Present means validated: `null` is never a valid value (the protocol has no null fields). */
-const Present = () => ValidateIf((_object, value) => value !== undefined);
 
 export class SessionNameDto {
   @IsString()
@@ -22,33 +19,6 @@ export class CreateInteractionDto {
   @IsString()
   @Length(1, PROMPT_MAX)
   prompt_message: string;
-}
-
-export class UpdateInteractionDto {
-  @Present()
-  @IsString()
-  response_message?: string;
-
-  @Present()
-  @IsString()
-  @MinLength(1)
-  append?: string;
-
-  /** Only with `append`: the UTF-8 byte length of `response_message` the writer appends to. */
-  @Present()
-  @IsInt()
-  @Min(0)
-  @Max(Number.MAX_SAFE_INTEGER)
-  offset?: number;
-
-  @Present()
-  @IsIn(INTERACTION_STATES)
-  state?: InteractionState;
-
-  @Present()
-  @IsString()
-  @MaxLength(ERROR_MAX)
-  error?: string;
 }
 
 export function mapInteraction(entity: InteractionEntity): Interaction {

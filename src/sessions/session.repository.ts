@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import type { Pool, QueryResultRow } from 'pg';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { StatementCounter } from '../database/statement-counter.js';
 import type { InteractionState } from '../protocol/protocol.js';
 import { InteractionEntity } from './interaction.entity.js';
 import { SessionEntity } from './session.entity.js';
@@ -38,7 +40,10 @@ export type AppendResult =
  */
 @Injectable()
 export class SessionRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly counter: StatementCounter,
+  ) {}
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
@@ -113,6 +118,7 @@ export class SessionRepository {
        SELECT $3, $1, $4, version FROM bump
        RETURNING ${INTERACTION_COLUMNS}`,
       [sessionId, ownerId, id, promptMessage],
+      'insert_interaction',
     );
     return rows[0] ? versioned(rows[0]) : null;
   }
@@ -157,7 +163,7 @@ export class SessionRepository {
       changes.maxBytes,
       changes.state ?? null,
       changes.error ?? null,
-    ]);
+    ], 'append_to_interaction');
     const row = rows[0];
     if (!row) return { outcome: 'missing' };
     if (row.id !== null) return { outcome: 'appended', ...versioned(row) };
@@ -165,14 +171,24 @@ export class SessionRepository {
     return { outcome: changes.offset !== undefined && changes.offset !== length ? 'offset_mismatch' : 'too_large', length };
   }
 
-  /** Rows of a raw statement, whatever its command (TypeORM shapes UPDATE results differently). */
-  private async records<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const runner = this.dataSource.createQueryRunner();
+  /**
+   * Rows of a raw statement, straight on the driver's pool: the hot write path skips the ORM's
+   * query-runner round (runner object, event broadcast, result reshaping), and a `name` makes
+   * it a prepared statement, parsed and planned once per connection instead of per request.
+   * Counted and wrapped in QueryFailedError like every query that goes through the ORM.
+   */
+  private async records<T>(sql: string, params: unknown[], name?: string): Promise<T[]> {
+    this.counter.logQuery(sql, params);
     try {
-      return (await runner.query(sql, params, true)).records as T[];
-    } finally {
-      await runner.release();
+      return (await this.pool.query<T & QueryResultRow>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
+    } catch (error) {
+      this.counter.logQueryError(error as Error, sql);
+      throw new QueryFailedError(sql, params, error as Error);
     }
+  }
+
+  private get pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   async exists(id: string, ownerId: string): Promise<boolean> {

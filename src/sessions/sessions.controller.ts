@@ -5,7 +5,7 @@ import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { Interaction, Session, SessionList } from '../protocol/protocol.js';
 import { AppendConflictFilter } from './append-conflict.filter.js';
 import { PREFERENCE_APPLIED_MINIMAL, prefersMinimalReturn } from './prefer.js';
-import { CreateInteractionDto, mapInteractionMinimal, SessionNameDto, UpdateInteractionDto, type InteractionMinimal } from './session.dto.js';
+import { CreateInteractionDto, mapInteractionMinimal, SessionNameDto, type InteractionMinimal } from './session.dto.js';
 import { SessionsService } from './sessions.service.js';
 
 @Controller('sessions')
@@ -56,7 +56,8 @@ export class SessionsController {
     @CurrentUser() user: string,
     @Param('id') id: string,
     @Param('iid') iid: string,
-    @Body() body: UpdateInteractionDto,
+    // Judged by parseInteractionPatch, not by the global ValidationPipe: this is the hot path.
+    @Body() body: unknown,
     @Headers('prefer') prefer: string | undefined,
     @Res({ passthrough: true }) response: Response,
   ): Promise<Interaction | InteractionMinimal> {

@@ -10,9 +10,9 @@ import {
   mapInteraction,
   mapSession,
   mapSessionSummary,
-  type UpdateInteractionDto,
 } from './session.dto.js';
 import { AppendConflictException } from './append-conflict.exception.js';
+import { parseInteractionPatch, type InteractionPatch } from './interaction-patch.js';
 import { SessionRepository, type AppendResult } from './session.repository.js';
 
 /**
@@ -75,21 +75,24 @@ export class SessionsService {
     return interaction;
   }
 
-  async updateInteraction(ownerId: string, sessionId: string, id: string, changes: UpdateInteractionDto): Promise<Interaction> {
-    validateInteractionChanges(changes);
-    if (changes.append !== undefined) return this.append(ownerId, sessionId, id, changes as UpdateInteractionDto & { append: string });
+  /**
+   * Order of judgement: ids that cannot name anything (404), the body (400), the session and
+   * interaction (404), then for `append` the offset (409) and the size cap (413).
+   */
+  async updateInteraction(ownerId: string, sessionId: string, id: string, body: unknown): Promise<Interaction> {
+    if (!isUuid(sessionId)) throw sessionNotFound();
+    if (!isUuid(id)) throw await this.interactionNotFound(ownerId, sessionId);
+    const changes = parseInteractionPatch(body);
+    if (changes.append !== undefined) return this.append(ownerId, sessionId, id, changes as InteractionPatch & { append: string });
     if (changes.response_message !== undefined) {
       const bytes = Buffer.byteLength(changes.response_message, 'utf8');
       if (bytes > this.config.responseMaxBytes) throw this.responseTooLarge(`response_message is ${bytes} bytes`);
     }
-    const updated =
-      isUuid(sessionId) && isUuid(id)
-        ? await this.sessions.updateInteraction(sessionId, ownerId, id, {
-            responseMessage: changes.response_message,
-            state: changes.state,
-            error: changes.error,
-          })
-        : null;
+    const updated = await this.sessions.updateInteraction(sessionId, ownerId, id, {
+      responseMessage: changes.response_message,
+      state: changes.state,
+      error: changes.error,
+    });
     if (!updated) throw await this.interactionNotFound(ownerId, sessionId);
     const interaction = mapInteraction(updated.interaction);
     this.events.interactionChanged(ownerId, updated.version, interaction);
@@ -100,17 +103,14 @@ export class SessionsService {
    * `append`, with `offset` and the size cap judged by the statement itself. The publisher
    * gets the delta beside the interaction: what the stream sends to `delta=append` sockets.
    */
-  private async append(ownerId: string, sessionId: string, id: string, changes: UpdateInteractionDto & { append: string }): Promise<Interaction> {
-    const result: AppendResult =
-      isUuid(sessionId) && isUuid(id)
-        ? await this.sessions.appendToInteraction(sessionId, ownerId, id, {
-            append: changes.append,
-            offset: changes.offset,
-            maxBytes: this.config.responseMaxBytes,
-            state: changes.state,
-            error: changes.error,
-          })
-        : { outcome: 'missing' };
+  private async append(ownerId: string, sessionId: string, id: string, changes: InteractionPatch & { append: string }): Promise<Interaction> {
+    const result: AppendResult = await this.sessions.appendToInteraction(sessionId, ownerId, id, {
+      append: changes.append,
+      offset: changes.offset,
+      maxBytes: this.config.responseMaxBytes,
+      state: changes.state,
+      error: changes.error,
+    });
     switch (result.outcome) {
       case 'missing':
         throw await this.interactionNotFound(ownerId, sessionId);
@@ -134,7 +134,7 @@ export class SessionsService {
 
   /** Nothing changed; only the error path pays for telling which of the two is missing. */
   private async interactionNotFound(ownerId: string, sessionId: string): Promise<NotFoundException> {
-    return isUuid(sessionId) && (await this.sessions.exists(sessionId, ownerId)) ? new NotFoundException('interaction not found') : sessionNotFound();
+    return (await this.sessions.exists(sessionId, ownerId)) ? new NotFoundException('interaction not found') : sessionNotFound();
   }
 }
 
@@ -159,17 +159,4 @@ function parseCursor(value: unknown) {
   const position = typeof value === 'string' ? decodeCursor(value) : null;
   if (!position) throw new BadRequestException(['cursor must be a next_cursor value returned by this endpoint']);
   return position;
-}
-
-function validateInteractionChanges(changes: UpdateInteractionDto): void {
-  const given = ['response_message', 'append', 'state', 'error', 'offset'].filter((key) => key in changes && changes[key as keyof UpdateInteractionDto] !== undefined);
-  if (given.length === 0) {
-    throw new BadRequestException(['body must contain at least one of response_message, append, state, error']);
-  }
-  if (changes.response_message !== undefined && changes.append !== undefined) {
-    throw new BadRequestException(['response_message and append cannot be used together']);
-  }
-  if (changes.offset !== undefined && changes.append === undefined) {
-    throw new BadRequestException(['offset is only valid together with append']);
-  }
 }
