@@ -11,7 +11,7 @@
  *   npm run build:server
  *   node bench/scenarios/append-throughput.mjs [--seconds=8] [--inflight=64] [--sessions=1000]
  *        [--long-kb=100] [--port=18300] [--prefer=minimal|full] [--offset=on|off]
- *        [--pgbench-clients=16] [--cpu-prof=DIR] [--server=dist/src/main.js] [--json]
+ *        [--pgbench-clients=16] [--rate=0] [--cpu-prof=DIR] [--server=dist/src/main.js] [--json]
  *
  * Needs PostgreSQL (BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres; a
  * throwaway database is created and dropped), NATS (BENCH_NATS_URL, default
@@ -46,6 +46,8 @@ export const DEFAULTS = {
   prefer: 'minimal',
   offset: 'on',
   pgbenchClients: 16,
+  /** Appends per second to offer instead of saturating (0): compares CPU per append of two builds at the same load. */
+  rate: 0,
   cpuProf: '',
   server: 'dist/src/main.js',
   json: false,
@@ -69,10 +71,10 @@ function percentile(sorted, p) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] : NaN;
 }
 
-/** CPU seconds (user + system) a process has used so far. */
+/** CPU seconds a process has used so far: user + system, and system alone. */
 function cpuSeconds(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  return { total: (Number(fields[11]) + Number(fields[12])) / 100, system: Number(fields[12]) / 100 };
 }
 
 async function psql(url, sql) {
@@ -155,8 +157,17 @@ async function drive(request, targets, options, pid, seconds) {
   let done = 0;
   let failed = 0;
   let cursor = 0;
+  let nextAt = performance.now();
+  const pace = async () => {
+    if (!options.rate) return;
+    const now = performance.now();
+    const wait = nextAt - now;
+    nextAt = Math.max(now, nextAt) + 1000 / options.rate;
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  };
   const loop = async () => {
     while (!stop) {
+      await pace();
       const target = targets[cursor++ % targets.length];
       if (target.busy) continue;
       target.busy = true;
@@ -180,7 +191,9 @@ async function drive(request, targets, options, pid, seconds) {
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const elapsed = (performance.now() - t0) / 1000;
-  const cpu = cpuSeconds(pid) - cpu0;
+  const cpu1 = cpuSeconds(pid);
+  const cpu = cpu1.total - cpu0.total;
+  const systemCpu = cpu1.system - cpu0.system;
   const own = process.cpuUsage(own0);
   measuring = false;
   stop = true;
@@ -193,6 +206,7 @@ async function drive(request, targets, options, pid, seconds) {
     p99Ms: +percentile(latencies, 99).toFixed(2),
     serverCpuMsPerAppend: +((cpu * 1000) / done).toFixed(3),
     serverCoreBusy: +(cpu / elapsed).toFixed(2),
+    serverSystemShare: +(systemCpu / cpu).toFixed(2),
     loadgenCoreBusy: +((own.user + own.system) / 1e6 / elapsed).toFixed(2),
   };
 }
@@ -272,7 +286,7 @@ export async function run(overrides = {}) {
     const floorLong = long ? await floor(longBytes) : NaN;
     return {
       scenario: 'append-throughput',
-      options: { seconds: options.seconds, inflight: options.inflight, sessions: options.sessions, prefer: options.prefer, offset: options.offset, pinned: pinning() },
+      options: { seconds: options.seconds, inflight: options.inflight, sessions: options.sessions, prefer: options.prefer, offset: options.offset, rate: options.rate, pinned: pinning() },
       short: { ...short, pgbenchFloor: floorShort, ofFloor: +(short.appendsPerSecond / floorShort).toFixed(2) },
       ...(long ? { long: { responseKb: options.longKb, ...long, pgbenchFloor: floorLong, ofFloor: +(long.appendsPerSecond / floorLong).toFixed(2) } } : {}),
     };
@@ -284,7 +298,7 @@ export async function run(overrides = {}) {
 
 function print(result) {
   const row = (label, r) =>
-    `| ${label} | ${r.appendsPerSecond} | ${r.p50Ms} / ${r.p99Ms} | ${r.serverCpuMsPerAppend} (core ${r.serverCoreBusy}) | ${r.pgbenchFloor} | ${r.ofFloor}× | ${r.failed} |`;
+    `| ${label} | ${r.appendsPerSecond} | ${r.p50Ms} / ${r.p99Ms} | ${r.serverCpuMsPerAppend} (core ${r.serverCoreBusy}, kernel ${r.serverSystemShare}) | ${r.pgbenchFloor} | ${r.ofFloor}× | ${r.failed} |`;
   console.log(`append throughput (${JSON.stringify(result.options)})`);
   console.log('| response | appends/s | p50 / p99 ms | server CPU ms/append | pgbench floor/s | of floor | failed |');
   console.log('|---|---|---|---|---|---|---|');
