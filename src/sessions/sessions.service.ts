@@ -1,7 +1,8 @@
 import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { SessionEventsPublisher, type AppendDelta } from '../events/session-events.publisher.js';
+import type { AppendDelta } from '../events/session-events.js';
+import { SessionEventsPublisher } from '../events/session-events.publisher.js';
 import { UUID_PATTERN, type Interaction, type Session, type SessionList } from '../protocol/protocol.js';
 import { decodeCursor, encodeCursor } from './list-cursor.js';
 import {
