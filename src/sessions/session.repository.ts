@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { Pool, QueryResultRow } from 'pg';
 import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
 import { StatementCounter } from '../database/statement-counter.js';
@@ -40,10 +41,20 @@ export type AppendResult =
  */
 @Injectable()
 export class SessionRepository {
+  /**
+   * Prepared statements only on PostgreSQL. The embedded database serves every connection
+   * of the pool from its one session, so a statement prepared on a connection the pool has
+   * since closed is still there when a new connection prepares it again: an error.
+   */
+  private readonly prepare: boolean;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly counter: StatementCounter,
-  ) {}
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'databaseUrl'>,
+  ) {
+    this.prepare = Boolean(config.databaseUrl);
+  }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
@@ -180,7 +191,7 @@ export class SessionRepository {
   private async records<T>(sql: string, params: unknown[], name?: string): Promise<T[]> {
     this.counter.logQuery(sql, params);
     try {
-      return (await this.pool.query<T & QueryResultRow>(name ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
+      return (await this.pool.query<T & QueryResultRow>(name && this.prepare ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
     } catch (error) {
       this.counter.logQueryError(error as Error, sql);
       throw new QueryFailedError(sql, params, error as Error);
