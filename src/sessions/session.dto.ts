@@ -1,5 +1,6 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsString, Length } from 'class-validator';
-import type { Interaction, Session, SessionSummary } from '../protocol/protocol.js';
+import { INTERACTION_STATES, type Interaction, type InteractionState, type Session, type SessionSummary } from '../protocol/protocol.js';
 import type { InteractionEntity } from './interaction.entity.js';
 import type { SessionEntity } from './session.entity.js';
 
@@ -10,15 +11,38 @@ export const LIST_LIMIT_MAX = 200;
 export const LIST_LIMIT_DEFAULT = 50;
 
 export class SessionNameDto {
+  @ApiProperty({ minLength: 1, maxLength: SESSION_NAME_MAX })
   @IsString()
   @Length(1, SESSION_NAME_MAX)
   name: string;
 }
 
 export class CreateInteractionDto {
+  @ApiProperty({ minLength: 1, maxLength: PROMPT_MAX })
   @IsString()
   @Length(1, PROMPT_MAX)
   prompt_message: string;
+}
+
+/**
+ * The PATCH body as OpenAPI describes it. Documentation only: the hot path judges the body
+ * with parseInteractionPatch (same rules, same messages), not with a validated class.
+ */
+export class UpdateInteractionDto {
+  @ApiPropertyOptional({ description: 'Replaces the response; not together with `append`.' })
+  response_message?: string;
+
+  @ApiPropertyOptional({ minLength: 1, description: 'Added to `response_message` atomically; not together with `response_message`.' })
+  append?: string;
+
+  @ApiPropertyOptional({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only with `append`: the UTF-8 byte length of `response_message` the writer appends to; otherwise 409 with the current one.' })
+  offset?: number;
+
+  @ApiPropertyOptional({ enum: INTERACTION_STATES })
+  state?: InteractionState;
+
+  @ApiPropertyOptional({ maxLength: ERROR_MAX })
+  error?: string;
 }
 
 export function mapInteraction(entity: InteractionEntity): Interaction {
