@@ -93,7 +93,8 @@ function startServer(options, env) {
     const onData = (data) => {
       out += data;
       const key = /^api_key: (\S+)$/m.exec(out)?.[1];
-      if (key && /"msg":"listening"/.test(out)) {
+      // The service prints `api_key: KEY` on first start, then a `ready` line (older builds: `listening`).
+      if (key && /"msg":"(ready|listening)"/.test(out)) {
         clearTimeout(timer);
         resolveReady(key);
       }
