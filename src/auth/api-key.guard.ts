@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, ForbiddenException, HttpException, HttpStatus, Injectable, UnauthorizedException } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { AuthService } from './auth.service.js';
+import { AuthService, type AuthVerdict } from './auth.service.js';
 import type { Principal } from './principal.js';
 import { RateLimits } from './rate-limits.js';
 
@@ -18,18 +18,24 @@ export class ApiKeyGuard implements CanActivate {
     private readonly limits: RateLimits,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<AuthenticatedRequest>();
-    const address = request.socket.remoteAddress ?? 'unknown';
-    refuseIfLimited(http.getResponse<Response>(), this.limits.perAddress.exhausted(address));
-    const verdict = await this.auth.check(request.headers, request.originalUrl);
+    const response = http.getResponse<Response>();
+    refuseIfLimited(response, this.limits.perAddress.exhausted(request.socket.remoteAddress ?? 'unknown'));
+    // A cached key (every request of a streaming agent but its first) is judged without a promise.
+    const cached = this.auth.checkCached(request.headers, request.originalUrl);
+    if (cached) return this.admit(request, response, cached);
+    return this.auth.check(request.headers, request.originalUrl).then((verdict) => this.admit(request, response, verdict));
+  }
+
+  private admit(request: AuthenticatedRequest, response: Response, verdict: AuthVerdict): boolean {
     if (verdict.status === 'invalid') {
-      refuseIfLimited(http.getResponse<Response>(), this.limits.perAddress.take(address));
+      refuseIfLimited(response, this.limits.perAddress.take(request.socket.remoteAddress ?? 'unknown'));
       throw new UnauthorizedException('missing or invalid API key');
     }
     if (verdict.status === 'origin') throw new ForbiddenException('cookie-authenticated request from an origin that is not allowed (ALLOWED_ORIGINS)');
-    refuseIfLimited(http.getResponse<Response>(), this.limits.perKey.take(verdict.principal.keyId));
+    refuseIfLimited(response, this.limits.perKey.take(verdict.principal.keyId));
     request.principal = verdict.principal;
     request.userId = verdict.principal.userId;
     return true;

@@ -46,4 +46,27 @@ describe('AuthService', () => {
     await auth.userForKey(key);
     expect(lookups()).toBe(2);
   });
+
+  it('judges a cached key without a lookup, and never a key that differs from it by a character', async () => {
+    const { auth, key, release, lookups } = setup();
+    release();
+    expect(await auth.userForKey(key)).toBe('user-1');
+    const forged = key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A');
+    expect(auth.checkCached({ authorization: `Bearer ${forged}` }, '/')).toBeUndefined();
+    expect(await auth.check({ authorization: `Bearer ${forged}` }, '/')).toEqual({ status: 'invalid' });
+    expect(auth.checkCached({ authorization: `Bearer ${key}` }, '/')).toMatchObject({ status: 'ok', principal: { userId: 'user-1' } });
+    expect(auth.checkCached({ authorization: 'Basic abc' }, '/')).toEqual({ status: 'invalid' });
+    expect(auth.checkCached({}, '/')).toEqual({ status: 'invalid' });
+    expect(lookups()).toBe(2);
+  });
+
+  it('judges the origin of a cookie-authenticated request on a cache hit too', async () => {
+    const { auth, key, release } = setup();
+    release();
+    await auth.userForKey(key);
+    const cookie = `access_token=${key}`;
+    expect(auth.checkCached({ cookie, host: 'svc.example', origin: 'https://evil.example' }, '/')).toEqual({ status: 'origin' });
+    expect(auth.checkCached({ cookie, host: 'svc.example', origin: 'https://svc.example' }, '/')).toMatchObject({ status: 'ok' });
+    expect(auth.checkCached({ authorization: `Bearer ${key}`, host: 'svc.example', origin: 'https://evil.example' }, '/')).toMatchObject({ status: 'ok' });
+  });
 });

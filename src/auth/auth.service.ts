@@ -3,8 +3,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { SESSION_BUS, type SessionBus } from '../events/session-bus.js';
 import { UsersRepository } from '../users/users.repository.js';
-import { apiKeyMatches, apiKeyPrefix, hashApiKey } from './api-key.js';
-import { extractCredential } from './credentials.js';
+import { apiKeyMatches, apiKeyPrefix } from './api-key.js';
+import { extractCredential, type Credential } from './credentials.js';
 import { KeyRevocations } from './key-revocations.js';
 import { originAllowed } from './origin-policy.js';
 import type { Principal } from './principal.js';
@@ -14,12 +14,21 @@ const CACHE_MAX = 10_000;
 /** The verdict on a request's credentials, in the protocol's order: the key first, then the origin. */
 export type AuthVerdict = { status: 'ok'; principal: Principal } | { status: 'invalid' } | { status: 'origin' };
 
+const INVALID: AuthVerdict = Object.freeze({ status: 'invalid' });
+const ORIGIN: AuthVerdict = Object.freeze({ status: 'origin' });
+
 /**
  * Resolves a request's API key to its user. Successful lookups are cached for
- * AUTH_CACHE_TTL_MS (keyed by the key's hash), and concurrent lookups of one key share a
- * single query, so a reconnect storm of thousands of sockets costs one key lookup per key
- * rather than one per socket. A revocation (KeyRevocations) drops the key from the cache at
- * once; so does a bus reconnect, for the revocations this process may have missed meanwhile.
+ * AUTH_CACHE_TTL_MS, and concurrent lookups of one key share a single query, so a reconnect
+ * storm of thousands of sockets costs one key lookup per key rather than one per socket. A
+ * revocation (KeyRevocations) drops the key from the cache at once; so does a bus reconnect,
+ * for the revocations this process may have missed meanwhile.
+ *
+ * The cache is keyed by the presented key itself, not by its hash: an agent streaming
+ * thousands of appends a second on one key pays a Map lookup per request, and SHA-256 only on
+ * a miss (the lookup, which compares the stored hash in constant time). Only keys that
+ * matched their stored hash are ever cached, so a guess can at best find a bucket of V8's
+ * string hash table, which tells nothing about any key's secret.
  */
 @Injectable()
 export class AuthService implements OnModuleDestroy {
@@ -55,27 +64,34 @@ export class AuthService implements OnModuleDestroy {
    */
   async check(headers: IncomingHttpHeaders, url: string | undefined): Promise<AuthVerdict> {
     const credential = extractCredential(headers, url);
-    if (credential.kind !== 'key') return { status: 'invalid' };
-    const principal = await this.principalForKey(credential.key);
-    if (!principal) return { status: 'invalid' };
-    if (credential.source === 'cookie' && !originAllowed(headers, this.config.allowedOrigins)) return { status: 'origin' };
-    return { status: 'ok', principal };
+    if (credential.kind !== 'key') return INVALID;
+    return this.judge(credential, headers, (await this.principalForKey(credential.key)) ?? undefined);
+  }
+
+  /**
+   * check()'s verdict when it needs no lookup (a cached key, or no key at all), else
+   * undefined: the REST guard then answers without waiting for a promise.
+   */
+  checkCached(headers: IncomingHttpHeaders, url: string | undefined): AuthVerdict | undefined {
+    const credential = extractCredential(headers, url);
+    if (credential.kind !== 'key') return INVALID;
+    const principal = this.cachedPrincipal(credential.key);
+    return principal ? this.judge(credential, headers, principal) : undefined;
   }
 
   async userForKey(key: string): Promise<string | null> {
     return (await this.principalForKey(key))?.userId ?? null;
   }
 
-  async principalForKey(key: string): Promise<Principal | null> {
-    const prefix = apiKeyPrefix(key);
-    if (!prefix) return null;
-    const cacheKey = hashApiKey(key).toString('base64');
-    const cached = this.cache.get(cacheKey);
-    if (cached && cached.expires > Date.now()) return cached.principal;
-    let lookup = this.inflight.get(cacheKey);
+  principalForKey(key: string): Promise<Principal | null> {
+    const cached = this.cachedPrincipal(key);
+    if (cached) return Promise.resolve(cached);
+    let lookup = this.inflight.get(key);
     if (!lookup) {
-      lookup = this.lookup(key, prefix, cacheKey).finally(() => this.inflight.delete(cacheKey));
-      this.inflight.set(cacheKey, lookup);
+      const prefix = apiKeyPrefix(key);
+      if (!prefix) return Promise.resolve(null);
+      lookup = this.lookup(key, prefix).finally(() => this.inflight.delete(key));
+      this.inflight.set(key, lookup);
     }
     return lookup;
   }
@@ -85,22 +101,34 @@ export class AuthService implements OnModuleDestroy {
     const now = Date.now();
     for (const [id, until] of this.revoked) if (until < now) this.revoked.delete(id);
     this.revoked.set(keyId, now + Math.max(this.config.authCacheTtlMs, 60_000));
-    for (const [cacheKey, entry] of this.cache) if (entry.principal.keyId === keyId) this.cache.delete(cacheKey);
+    for (const [key, entry] of this.cache) if (entry.principal.keyId === keyId) this.cache.delete(key);
   }
 
-  private async lookup(key: string, prefix: string, cacheKey: string): Promise<Principal | null> {
+  private cachedPrincipal(key: string): Principal | undefined {
+    const cached = this.cache.get(key);
+    return cached && cached.expires > Date.now() ? cached.principal : undefined;
+  }
+
+  /** The key is valid (principal) or not; then, for the cookie only, the origin. */
+  private judge(credential: Credential & { kind: 'key' }, headers: IncomingHttpHeaders, principal: Principal | undefined): AuthVerdict {
+    if (!principal) return INVALID;
+    if (credential.source === 'cookie' && !originAllowed(headers, this.config.allowedOrigins)) return ORIGIN;
+    return { status: 'ok', principal };
+  }
+
+  private async lookup(key: string, prefix: string): Promise<Principal | null> {
     const row = await this.users.findKeyByPrefix(prefix);
     if (!row || !apiKeyMatches(key, row.keyHash)) return null;
     // The row may have been read just before a revocation that has been announced since.
     if (this.revoked.has(row.keyId)) return null;
     const principal: Principal = { userId: row.userId, keyId: row.keyId, isAdmin: row.isAdmin };
-    this.remember(cacheKey, principal);
+    this.remember(key, principal);
     return principal;
   }
 
-  private remember(cacheKey: string, principal: Principal): void {
+  private remember(key: string, principal: Principal): void {
     if (this.config.authCacheTtlMs === 0) return;
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(cacheKey, { principal, expires: Date.now() + this.config.authCacheTtlMs });
+    this.cache.set(key, { principal, expires: Date.now() + this.config.authCacheTtlMs });
   }
 }

@@ -48,4 +48,17 @@ describe('KeyRevocations and the auth cache', () => {
     expect(await auth.userForKey(key)).toBeNull();
     expect(lookups()).toBe(2);
   });
+
+  it('the cached verdict (no lookup, no promise) is gone as soon as the key is revoked', async () => {
+    const { revocations, auth, key, lookups } = setup();
+    await revocations.onModuleInit();
+    const headers = { authorization: `Bearer ${key}` };
+    expect(auth.checkCached(headers, '/api/v1/sessions')).toBeUndefined();
+    expect(await auth.check(headers, '/api/v1/sessions')).toEqual({ status: 'ok', principal: { keyId: 'key-1', userId: 'user-1', isAdmin: false } });
+    expect(auth.checkCached(headers, '/api/v1/sessions')).toEqual({ status: 'ok', principal: { keyId: 'key-1', userId: 'user-1', isAdmin: false } });
+    expect(lookups()).toBe(1);
+    revocations.announce('key-1');
+    expect(auth.checkCached(headers, '/api/v1/sessions')).toBeUndefined();
+    expect(await auth.check(headers, '/api/v1/sessions')).toEqual({ status: 'invalid' });
+  });
 });

@@ -6,6 +6,8 @@
  */
 export function prefersMinimalReturn(header: string | string[] | undefined): boolean {
   if (header === undefined) return false;
+  // What a streaming writer sends on every append; anything else is parsed.
+  if (header === 'return=minimal') return true;
   for (const preference of splitOutsideQuotes(Array.isArray(header) ? header.join(',') : header, ',')) {
     const [head] = splitOutsideQuotes(preference, ';');
     const equals = head.indexOf('=');
