@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { createLog, NestPinoLogger, type Pino } from './common/log.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { jsonBody } from './common/json-body.js';
 import { serveOpenApi } from './common/openapi.js';
 import { securityHeaders } from './common/security-headers.js';
 import { API_PREFIX } from './protocol/protocol.js';
@@ -16,7 +17,7 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   // Nest's own lines (start-up, and its errors) go through pino from the first one on;
   // nestjs-pino logs the requests, through the same pino.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, log), { logger: new NestPinoLogger(log), bodyParser: false, abortOnError: false });
-  app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(jsonBody(config.bodyLimit));
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({
