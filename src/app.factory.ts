@@ -6,6 +6,7 @@ import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { jsonBodyGuard } from './common/json-body-guard.js';
 import { API_PREFIX } from './protocol/protocol.js';
 import { SyncWsAdapter } from './realtime/sync-ws.adapter.js';
 
@@ -15,6 +16,7 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(jsonBodyGuard());
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config.js';
-import { resolveDataSourceOptions } from './database/data-source-options.js';
+import { resolveDataSourceOptions, withoutTimeouts } from './database/data-source-options.js';
 import { EmbeddedDatabase, EmbeddedDatabaseBusyError } from './database/embedded-database.js';
 import { runMigrations } from './database/migrate.js';
 import { UsersRepository } from './users/users.repository.js';
@@ -27,7 +27,7 @@ async function main(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   const embedded = new EmbeddedDatabase();
-  const dataSource = new DataSource(await resolveDataSourceOptions(config, embedded));
+  const dataSource = new DataSource(withoutTimeouts(await resolveDataSourceOptions(config, embedded)));
   try {
     await dataSource.initialize();
     await runMigrations(dataSource, Boolean(config.databaseUrl));

@@ -10,6 +10,10 @@ export interface AppConfig {
   natsServers: string[] | undefined;
   dataDir: string;
   databasePoolSize: number;
+  /** Bound on each database wait: acquiring a connection, and each statement (server- and client-side). */
+  databaseTimeoutMs: number;
+  /** Open WebSocket connections one API key may hold in this process (0 = no cap). */
+  wsMaxConnectionsPerKey: number;
   bodyLimit: number;
   shutdownTimeoutMs: number;
   sessionLookupTimeoutMs: number;
@@ -22,6 +26,8 @@ export interface AppConfig {
   snapshotShareMs: number;
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
+  /** How often followed sessions are checked for a change whose publisher died before publishing (0 disables). */
+  fastVersionCheckMs: number;
   authCacheTtlMs: number;
   logLevel: string;
 }
@@ -97,6 +103,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     natsServers: nats,
     dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    wsMaxConnectionsPerKey: integer(env, 'WS_MAX_CONNECTIONS_PER_KEY', 1000, 0, 10_000_000),
     bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     sessionLookupTimeoutMs: integer(env, 'SESSION_LOOKUP_TIMEOUT_MS', 2000, 1, 600_000),
@@ -109,6 +117,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // would go unnoticed until the version check, so the window stays short.
     snapshotShareMs: integer(env, 'SNAPSHOT_SHARE_MS', nats ? 2000 : 30_000, 0, 600_000),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
+    // Only replicas can lose a change to a publisher's crash (see CrashWindowCheck).
+    fastVersionCheckMs: integer(env, 'FAST_VERSION_CHECK_MS', nats ? 700 : 0, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     logLevel,
   };

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { crashIfArmedAfterCommit } from '../common/fault-injection.js';
 import { sessionSubject, type Interaction, type Session, type VersionedEvent } from '../protocol/protocol.js';
 import { interactionFrame, sessionGoneFrame, sessionStateFrame } from './session-events.js';
 import { SESSION_BUS, type SessionBus } from './session-bus.js';
@@ -27,6 +28,7 @@ export class SessionEventsPublisher {
   }
 
   private send(owner: string, sessionId: string, frame: VersionedEvent): void {
+    crashIfArmedAfterCommit();
     this.bus.publish(sessionSubject(owner, sessionId), this.encoder.encode(JSON.stringify(frame)));
   }
 }

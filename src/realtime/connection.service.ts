@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AuthService } from '../auth/auth.service.js';
-import { queryParam } from '../auth/credentials.js';
+import { apiKeyPrefix } from '../auth/api-key.js';
+import { extractCredential, queryParam } from '../auth/credentials.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { withTimeout } from '../common/with-timeout.js';
 import { CloseCode, UUID_PATTERN } from '../protocol/protocol.js';
 import { ClientConnection } from './client-connection.js';
+import { ConnectionQuota } from './connection-quota.js';
 import { SessionChannels } from './session-channels.js';
 import { SessionFeed } from './session-feed.js';
 
@@ -22,13 +24,16 @@ export class ConnectionService {
   private readonly connections = new Set<ClientConnection>();
   private stopping = false;
   private livenessTimer?: NodeJS.Timeout;
+  private readonly quota: ConnectionQuota;
 
   constructor(
     private readonly auth: AuthService,
     private readonly channels: SessionChannels,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.quota = new ConnectionQuota(config.wsMaxConnectionsPerKey);
+  }
 
   open(socket: WebSocket, request: IncomingMessage): void {
     const connection = new ClientConnection(socket, this.channels, (error) =>
@@ -59,6 +64,12 @@ export class ConnectionService {
       return connection.unavailable();
     }
     if (!owner) return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    const credential = extractCredential(request.headers, request.url);
+    const quotaKey = credential.kind === 'key' ? apiKeyPrefix(credential.key) : null;
+    if (quotaKey !== null && connection.isOpen) {
+      if (!this.quota.take(quotaKey)) return connection.overQuota(this.quota.limit);
+      connection.socket.once('close', () => this.quota.release(quotaKey));
+    }
     const sessionId = queryParam(request.url, 'session_id');
     if (!sessionId || !UUID_PATTERN.test(sessionId)) {
       return connection.close(CloseCode.BadSessionId, 'session_id must be a lowercase hyphenated UUID');

@@ -73,6 +73,9 @@ export class SessionsService {
   }
 
   async updateInteraction(ownerId: string, sessionId: string, id: string, changes: UpdateInteractionDto): Promise<Interaction> {
+    // A malformed id is a 404 whatever the body holds: no such interaction can exist.
+    if (!isUuid(sessionId)) throw sessionNotFound();
+    if (!isUuid(id)) throw new NotFoundException('interaction not found');
     validateInteractionChanges(changes);
     const updated =
       isUuid(sessionId) && isUuid(id)
