@@ -5,6 +5,7 @@ import { Logger } from 'nestjs-pino';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { keepServingOnAcceptErrors } from './common/accept-errors.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { jsonBodyGuard } from './common/json-body-guard.js';
 import { API_PREFIX } from './protocol/protocol.js';
@@ -28,6 +29,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useGlobalFilters(new HttpErrorFilter());
   app.useWebSocketAdapter(new SyncWsAdapter(app, config.wsMaxPayload));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  const log = app.get(Logger);
+  keepServingOnAcceptErrors(app.getHttpServer(), (message) => log.warn(message, 'Http'));
   return app;
 }
 

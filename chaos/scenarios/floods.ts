@@ -17,7 +17,7 @@ const CHUNK = 'c'.repeat(2048);
 export const floods: Scenario = {
   name: 'floods',
   async run({ quick, log }, guarantees) {
-    const streamMs = quick ? 5000 : 15_000;
+    const streamMs = quick ? 8000 : 20_000;
     const flood = quick ? 1000 : 5000;
     const rounds = quick ? 1 : 3;
     const stack = await Stack.create();
@@ -40,8 +40,8 @@ export const floods: Scenario = {
       let interaction = (await api.addInteraction(session.id, 'stream')).id;
       const writers = Array.from({ length: 4 }, async () => {
         while (performance.now() < ends) {
-          // A fresh interaction every 50 chunks: each change carries its whole interaction.
-          if (appends % 50 === 49) interaction = (await api.addInteraction(session.id, 'stream')).id;
+          // A fresh interaction every 200 chunks: each change carries its whole interaction.
+          if (appends % 200 === 199) interaction = (await api.addInteraction(session.id, 'stream')).id;
           const reply = await api.request('PATCH', `/sessions/${session.id}/interactions/${interaction}`, { append: CHUNK }).catch(() => ({ status: 0 }));
           if (reply.status === 200) appends++;
           else failed++;

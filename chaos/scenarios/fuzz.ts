@@ -17,7 +17,7 @@ export const fuzz: Scenario = {
   name: 'fuzz',
   async run({ quick, log }, guarantees) {
     const frames = quick ? 2000 : 10_000;
-    const requests = quick ? 1000 : 5000;
+    const requests = quick ? 600 : 5000;
     const seed = Number(process.env.CHAOS_SEED ?? Date.now() % 1_000_000);
     const random = new Random(seed);
     log(`seed ${seed}`);

@@ -79,7 +79,7 @@ export const natsOutage: Scenario = {
         const probe = new StalenessProbe(stack, followers).start();
         await sleep(500);
         await cluster.kill(victim);
-        await sleep(quick ? 5000 : 10_000);
+        await sleep(quick ? 3000 : 10_000);
         log('measuring done; stopping the writer');
         const maxLag = await probe.stop();
         await writer.stop();

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { ErrorCode, WS_PATH, type Session } from '../../src/protocol/protocol.js';
-import { FaultProxy, type ProxyMode } from '../lib/fault-proxy.js';
+import { FaultProxy, type ProxyMode } from '../../test/helpers/fault-proxy.js';
 import { Follower } from '../lib/follower.js';
 import { sleep, timeUntil, type Scenario } from '../lib/scenario.js';
 import { Stack } from '../lib/stack.js';
