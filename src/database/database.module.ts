@@ -45,10 +45,17 @@ class DatabaseCoreModule {}
         retryAttempts: 0,
       }),
       dataSourceFactory: async (options?: DataSourceOptions) => {
+        const shared = 'url' in options! && Boolean(options.url);
+        if (!shared) {
+          // The embedded database serves one connection: migrate on the service's own.
+          const dataSource = await new DataSource(options!).initialize();
+          await runMigrations(dataSource, false);
+          return dataSource;
+        }
         // Migrations on a data source of their own, without the statement bounds (see withoutTimeouts).
         const migrator = await new DataSource(withoutTimeouts(options!)).initialize();
         try {
-          await runMigrations(migrator, 'url' in options! && Boolean(options.url));
+          await runMigrations(migrator, true);
         } finally {
           await migrator.destroy();
         }
