@@ -26,6 +26,9 @@ export class TestApp {
     const db = database ?? (await createTestDatabase());
     const config = loadConfig({
       LOG_LEVEL: 'warn',
+      // In-process specs count statements and snapshots exactly: no background reads unless
+      // a spec asks (the crash-window check is exercised by `npm run chaos`).
+      FAST_VERSION_CHECK_MS: '0',
       ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
       ...db.env,
       ...env,
