@@ -4,7 +4,7 @@ import { TestApp } from './helpers/app.js';
 import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
 import { FaultProxy } from './helpers/fault-proxy.js';
 
-const DATABASE_TIMEOUT_MS = 500;
+const DATABASE_TIMEOUT_MS = 1000;
 
 /**
  * A database that does not answer (black-holed) or refuses connections is a reason to tell
@@ -76,7 +76,7 @@ describe('REST calls while the database is unavailable', () => {
       await proxy.set('pass');
     }
     let status = 0;
-    for (let attempt = 0; attempt < 100 && status !== 200; attempt++) {
+    for (let attempt = 0; attempt < 300 && status !== 200; attempt++) {
       status = (await alice.request('GET', `/sessions/${sessionId}`)).status;
       if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
     }
