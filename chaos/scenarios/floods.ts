@@ -22,7 +22,9 @@ export const floods: Scenario = {
     const rounds = quick ? 1 : 3;
     const stack = await Stack.create();
     try {
-      const service = await stack.start({});
+      // A session's subscription outlives its last socket by CHANNEL_LINGER_MS (30 s): a short
+      // linger lets "back to zero" be checked, the expiry of lingering channels with it.
+      const service = await stack.start({ CHANNEL_LINGER_MS: '1000' });
       let exited = false;
       void service.exited.then(() => (exited = true));
       const api = service.api(stack.apiKey);
