@@ -305,8 +305,7 @@ export class ResponseStream {
   private ended = false;
   private failure: Error | null = null;
   private waiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
-  /** Requests sent that committed (retries not counted): for logs and tests. */
-  requests = 0;
+  private committedRequests = 0;
 
   constructor(
     private readonly writer: SessionWriter,
@@ -323,6 +322,11 @@ export class ResponseStream {
   /** UTF-8 bytes of the response known to be committed. */
   get committedBytes(): number {
     return this.committed;
+  }
+
+  /** Requests that committed (retries not counted): for logs. */
+  get requests(): number {
+    return this.committedRequests;
   }
 
   /** Set once the stream failed; every later call throws or rejects with it. */
@@ -456,7 +460,7 @@ export class ResponseStream {
       return { done: false, answer };
     });
     this.committed = offset + bytes;
-    this.requests += 1;
+    this.committedRequests += 1;
     this.editing = false;
     if (ending) this.ended = true;
   }
