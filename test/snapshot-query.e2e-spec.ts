@@ -26,7 +26,7 @@ describe('the snapshot read', () => {
     const snapshot = await reader.read(fx.user.userId, foreign.id);
     expect(fx.app.statements.count - before).toBe(1);
     expect(snapshot.exists).toBe(false);
-    expect(JSON.parse(snapshot.data.toString())).toMatchObject({ owner: null, version: 0, session: null });
+    expect(JSON.parse(snapshot.frame().toString())).toMatchObject({ owner: null, version: 0, session: null });
   });
 
   it('builds the snapshot frame of the committed state, in one statement, whatever the text holds', async () => {
@@ -39,7 +39,7 @@ describe('the snapshot read', () => {
     const snapshot = await fx.app.get(SnapshotReader).read(fx.user.userId, session.id);
     expect(fx.app.statements.count - before).toBe(1);
     expect(snapshot).toMatchObject({ exists: true, version: 4 });
-    expect(JSON.parse(snapshot.data.toString())).toEqual({
+    expect(JSON.parse(snapshot.frame().toString())).toEqual({
       type: 'session_update',
       session_id: session.id,
       owner: fx.user.userId,

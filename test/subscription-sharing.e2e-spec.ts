@@ -13,7 +13,8 @@ describe('subscription sharing and single-flight snapshot reads', () => {
 
   beforeAll(async () => {
     // No periodic version check: nothing but the connections below may touch the database.
-    app = await TestApp.start({ VERSION_CHECK_INTERVAL_MS: '0' });
+    // No lingering: a channel goes with its last socket (lingering-channels.e2e-spec covers it).
+    app = await TestApp.start({ VERSION_CHECK_INTERVAL_MS: '0', CHANNEL_LINGER_MS: '0' });
     alice = await app.newUser('alice');
   });
   afterAll(() => app?.close());

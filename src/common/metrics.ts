@@ -11,4 +11,8 @@ export class Metrics {
   wsConnections = 0;
   /** Re-snapshots the server made on its own (bus reconnect, gap, version check). */
   resyncs = 0;
+  /** Connects answered from a kept session state, with no read. */
+  keptStateConnects = 0;
+  /** Kept session states forgotten for a doubt (gap, bus reconnect, version check, malformed event). */
+  keptStatesDropped = 0;
 }

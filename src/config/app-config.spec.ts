@@ -19,10 +19,13 @@ describe('loadConfig', () => {
     expect(config.dataDir).toMatch(/\/data$/);
   });
 
-  it('shares snapshot reads longer on the in-process bus, which cannot lose an event', () => {
-    expect(loadConfig({}).snapshotShareMs).toBe(30_000);
-    expect(loadConfig({ NATS_URL: 'nats://a:4222' }).snapshotShareMs).toBe(2000);
-    expect(loadConfig({ NATS_URL: 'nats://a:4222', SNAPSHOT_SHARE_MS: '0' }).snapshotShareMs).toBe(0);
+  it('keeps channels lingering 30 s by default, bounded in count and bytes', () => {
+    expect(loadConfig({})).toMatchObject({ channelLingerMs: 30_000, channelLingerMax: 10_000, channelLingerMaxBytes: 64 * 1024 * 1024 });
+    expect(loadConfig({ CHANNEL_LINGER_MS: '0', CHANNEL_LINGER_MAX: '5', CHANNEL_LINGER_MAX_BYTES: '1mb' })).toMatchObject({
+      channelLingerMs: 0,
+      channelLingerMax: 5,
+      channelLingerMaxBytes: 1024 * 1024,
+    });
   });
 
   it('reads sizes with units and a NATS cluster list', () => {
@@ -38,6 +41,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'not a url'],
     ['NATS_URL', 'nats://a:4222,,nats://b'],
     ['BODY_LIMIT', '10 parsecs'],
+    ['CHANNEL_LINGER_MS', '-1'],
+    ['CHANNEL_LINGER_MAX', 'many'],
+    ['CHANNEL_LINGER_MAX_BYTES', '0'],
   ])('refuses %s=%s with an error naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name} `));

@@ -18,8 +18,12 @@ export interface AppConfig {
   wsPongTimeoutMs: number;
   /** How long a connection waits for a missing version before it re-snapshots instead. */
   wsGapWaitMs: number;
-  /** How long a finished snapshot read may serve later connects, while its session has not changed. */
-  snapshotShareMs: number;
+  /** How long a session's channel (subscription and kept state) outlives its last socket; 0 = not at all. */
+  channelLingerMs: number;
+  /** At most this many lingering channels… */
+  channelLingerMax: number;
+  /** …whose kept states hold at most this many bytes together (the oldest go first). */
+  channelLingerMaxBytes: number;
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
   authCacheTtlMs: number;
@@ -104,10 +108,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     wsPingIntervalMs: integer(env, 'WS_PING_INTERVAL_MS', 25_000, 10, 3_600_000),
     wsPongTimeoutMs: integer(env, 'WS_PONG_TIMEOUT_MS', 10_000, 10, 3_600_000),
     wsGapWaitMs: integer(env, 'WS_GAP_WAIT_MS', 250, 0, 60_000),
-    // A shared read is current until an event of its session arrives. The in-process bus
-    // cannot lose one, so there it may be shared much longer; over NATS a lost message
-    // would go unnoticed until the version check, so the window stays short.
-    snapshotShareMs: integer(env, 'SNAPSHOT_SHARE_MS', nats ? 2000 : 30_000, 0, 600_000),
+    channelLingerMs: integer(env, 'CHANNEL_LINGER_MS', 30_000, 0, 3_600_000),
+    channelLingerMax: integer(env, 'CHANNEL_LINGER_MAX', 10_000, 0, 1_000_000),
+    channelLingerMaxBytes: byteSize(env, 'CHANNEL_LINGER_MAX_BYTES', 64 * 1024 * 1024),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     logLevel,

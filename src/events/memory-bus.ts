@@ -33,6 +33,8 @@ export class MemoryBus implements SessionBus {
     };
   }
 
+  async flush(): Promise<void> {}
+
   onResync(): () => void {
     return () => undefined;
   }

@@ -1,17 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sessionSubject, type Interaction, type Session, type VersionedEvent } from '../protocol/protocol.js';
-import { interactionFrame, sessionGoneFrame, sessionStateFrame } from './session-events.js';
+import { encodeChange } from './change-message.js';
+import { interactionFrame, sessionGoneFrame, sessionStateFrame, type AppendDelta } from './session-events.js';
 import { SESSION_BUS, type SessionBus } from './session-bus.js';
+
+export type { AppendDelta } from './session-events.js';
 
 /**
  * The one way a change leaves this process. Called after the change's transaction has
  * committed, never inside it: a subscriber that re-reads state on receipt must find it.
- * The frame is serialized once here; every process forwards these exact bytes to its sockets.
+ * ONE bus message per change (see encodeChange): the v1 frame, serialized once here and
+ * forwarded as-is by every process, plus, for an append, the delta from which each process
+ * builds the `interaction_append` frame once.
  */
 @Injectable()
 export class SessionEventsPublisher {
-  private readonly encoder = new TextEncoder();
-
   constructor(@Inject(SESSION_BUS) private readonly bus: SessionBus) {}
 
   sessionChanged(session: Session): void {
@@ -22,11 +25,15 @@ export class SessionEventsPublisher {
     this.send(owner, sessionId, sessionGoneFrame(sessionId, { owner, version }));
   }
 
-  interactionChanged(owner: string, version: number, interaction: Interaction): void {
-    this.send(owner, interaction.session_id, interactionFrame(owner, version, interaction));
+  /**
+   * `delta` is given exactly when the PATCH held `append` (its `state`/`error` only when the
+   * PATCH held them); `interaction` is the interaction after the change, in full either way.
+   */
+  interactionChanged(owner: string, version: number, interaction: Interaction, delta?: AppendDelta): void {
+    this.send(owner, interaction.session_id, interactionFrame(owner, version, interaction), delta);
   }
 
-  private send(owner: string, sessionId: string, frame: VersionedEvent): void {
-    this.bus.publish(sessionSubject(owner, sessionId), this.encoder.encode(JSON.stringify(frame)));
+  private send(owner: string, sessionId: string, frame: VersionedEvent, delta?: AppendDelta): void {
+    this.bus.publish(sessionSubject(owner, sessionId), encodeChange(frame, delta));
   }
 }

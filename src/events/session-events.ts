@@ -2,6 +2,8 @@ import {
   ErrorCode,
   ServerEvent,
   type Interaction,
+  type InteractionAppendEvent,
+  type InteractionState,
   type InteractionUpdateEvent,
   type Session,
   type SessionUpdateEvent,
@@ -9,8 +11,13 @@ import {
 
 /** Builders of the versioned frames: one shape for published changes and for snapshots. */
 
-export function sessionStateFrame(session: Session, snapshot: boolean): SessionUpdateEvent {
-  return { type: ServerEvent.SessionUpdate, session_id: session.id, owner: session.owner, version: session.version, snapshot, session };
+/**
+ * Full session state; with `since` (a delta snapshot, first frame of a `since=V` connect),
+ * `session.interactions` holds only what changed after V (see changedSince).
+ */
+export function sessionStateFrame(session: Session, snapshot: boolean, since?: number): SessionUpdateEvent {
+  if (since === undefined) return { type: ServerEvent.SessionUpdate, session_id: session.id, owner: session.owner, version: session.version, snapshot, session };
+  return { type: ServerEvent.SessionUpdate, session_id: session.id, owner: session.owner, version: session.version, snapshot, since, session };
 }
 
 /**
@@ -39,4 +46,33 @@ export function interactionFrame(owner: string, version: number, interaction: In
     version,
     interaction,
   };
+}
+
+/** What a PATCH with `append` changed, as the write path hands it to the publisher. */
+export interface AppendDelta {
+  append: string;
+  /** Present only when the PATCH body held `state`. */
+  state?: InteractionState;
+  /** Present only when the PATCH body held `error`. */
+  error?: string;
+}
+
+/**
+ * The `delta=append` form of an append: the chunk instead of the whole interaction. `state`
+ * and `error` appear only when the PATCH held them, so a client can tell "unchanged" from
+ * "set to the same value".
+ */
+export function interactionAppendFrame(owner: string, version: number, interaction: Interaction, delta: AppendDelta): InteractionAppendEvent {
+  const frame: InteractionAppendEvent = {
+    type: ServerEvent.InteractionAppend,
+    session_id: interaction.session_id,
+    owner,
+    interaction_id: interaction.id,
+    version,
+    append: delta.append,
+    updated: interaction.updated,
+  };
+  if (delta.state !== undefined) frame.state = delta.state;
+  if (delta.error !== undefined) frame.error = delta.error;
+  return frame;
 }

@@ -42,6 +42,8 @@ export class HealthController {
       bus_subscriptions: this.metrics.busSubscriptions,
       ws_connections: this.metrics.wsConnections,
       resyncs: this.metrics.resyncs,
+      kept_state_connects: this.metrics.keptStateConnects,
+      kept_states_dropped: this.metrics.keptStatesDropped,
       bus: this.bus.kind,
       heap_used: memory.heapUsed,
       rss: memory.rss,

@@ -5,15 +5,45 @@ import type { FeedSink, SessionFeed } from './session-feed.js';
 import { frameBytes } from './snapshot-reader.js';
 
 const PONG = frameBytes({ type: ServerEvent.Pong });
-/** `sync` costs a database read: a burst of this many, then one per SYNC_REFILL_MS. */
+/** Frames are sent as text; one options object for every send. */
+const TEXT = { binary: false } as const;
+/** `sync` costs a database read: a burst of this many, then one per second. */
 const SYNC_BURST = 5;
-const SYNC_REFILL_MS = 1000;
 /**
  * A client that stops reading would make the server hold every frame for it in memory. Past
  * this much unsent data the socket is dropped; the client reconnects and gets a snapshot,
  * which is all it would have needed anyway.
  */
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
+/** What a connection reports to whoever admitted it. */
+export interface ConnectionHost {
+  readonly channels: SessionChannels;
+  connectionClosed(connection: ClientConnection): void;
+  snapshotFailed(connection: ClientConnection, error: unknown): void;
+}
+
+const CONNECTION = Symbol('connection');
+type Tagged = WebSocket & { [CONNECTION]?: ClientConnection };
+
+/** The connection that owns a socket, if any. */
+export function connectionOf(socket: WebSocket): ClientConnection | undefined {
+  return (socket as Tagged)[CONNECTION];
+}
+
+// One function per event for every socket, rather than closures per socket: an idle
+// connection should cost little more than the socket itself.
+function onPong(this: WebSocket): void {
+  const connection = connectionOf(this);
+  if (connection) connection.awaitingPong = false;
+}
+function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+  connectionOf(this)?.onMessage(data, isBinary);
+}
+function onClose(this: WebSocket): void {
+  const connection = connectionOf(this);
+  if (connection) connection.host.connectionClosed(connection);
+}
 
 /**
  * One WebSocket's side of the protocol: client frames in, server frames out. Replies owed
@@ -24,20 +54,24 @@ export class ClientConnection implements ChannelMember, FeedSink {
   owner = '';
   sessionId = '';
   feed!: SessionFeed;
-  lastPongAt = Date.now();
+  /** Pinged, and no pong since. */
+  awaitingPong = false;
   private started = false;
-  private deferred: Buffer[] = [];
+  private deferred?: Buffer[];
   /** `sync` requests that arrived while a snapshot was already on its way. */
   private owedSyncs = 0;
   private syncTokens = SYNC_BURST;
-  private syncRefilledAt = Date.now();
+  /** Whole seconds (a small integer, not a boxed number) of the last refill. */
+  private syncRefilledAt = seconds();
 
   constructor(
     readonly socket: WebSocket,
-    private readonly channels: SessionChannels,
-    private readonly onFailure: (error: unknown) => void,
+    readonly host: ConnectionHost,
   ) {
-    socket.on('pong', () => (this.lastPongAt = Date.now()));
+    (socket as Tagged)[CONNECTION] = this;
+    socket.on('pong', onPong);
+    socket.on('message', onMessage);
+    socket.on('close', onClose);
   }
 
   get isOpen(): boolean {
@@ -54,17 +88,18 @@ export class ClientConnection implements ChannelMember, FeedSink {
     this.feed = feed;
   }
 
+  /** The same bytes for every socket: `ws` frames a Buffer without copying it (no mask on the server side). */
   send(data: Buffer): void {
     if (!this.isOpen) return;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.socket.terminate();
       return;
     }
-    this.socket.send(data, { binary: false });
+    this.socket.send(data, TEXT);
     if (this.started) return;
     this.started = true;
-    for (const reply of this.deferred) this.socket.send(reply, { binary: false });
-    this.deferred = [];
+    for (const reply of this.deferred ?? []) this.socket.send(reply, TEXT);
+    this.deferred = undefined;
   }
 
   end(): void {
@@ -72,7 +107,7 @@ export class ClientConnection implements ChannelMember, FeedSink {
   }
 
   requestSnapshot(): void {
-    this.channels.resync(this);
+    this.host.channels.resync(this);
   }
 
   /**
@@ -83,25 +118,25 @@ export class ClientConnection implements ChannelMember, FeedSink {
   snapshotDelivered(): void {
     if (this.owedSyncs === 0) return;
     this.owedSyncs--;
-    this.channels.resync(this);
+    this.host.channels.resync(this);
   }
 
   snapshotFailed(error: unknown): void {
-    this.onFailure(error);
+    this.host.snapshotFailed(this, error);
     this.unavailable();
   }
 
   /** The session (or the key) could not be looked up: retryable error, then 1013. */
   unavailable(): void {
     if (!this.isOpen) return;
-    this.socket.send(errorFrame(ErrorCode.SessionUnavailable, 'the session could not be read; try again later', true), { binary: false });
+    this.socket.send(errorFrame(ErrorCode.SessionUnavailable, 'the session could not be read; try again later', true), TEXT);
     this.close(CloseCode.TryAgainLater, 'session lookup failed');
   }
 
   /** Something unexpected failed on the server: say so (retryable), then 1011. */
   fail(): void {
     if (!this.isOpen) return;
-    this.socket.send(errorFrame(ErrorCode.Internal, 'internal error; reconnect', true), { binary: false });
+    this.socket.send(errorFrame(ErrorCode.Internal, 'internal error; reconnect', true), TEXT);
     this.close(CloseCode.InternalError, 'internal error');
   }
 
@@ -126,19 +161,23 @@ export class ClientConnection implements ChannelMember, FeedSink {
   }
 
   private sync(): void {
-    const now = Date.now();
-    this.syncTokens = Math.min(SYNC_BURST, this.syncTokens + Math.floor((now - this.syncRefilledAt) / SYNC_REFILL_MS));
+    const now = seconds();
+    this.syncTokens = Math.min(SYNC_BURST, this.syncTokens + (now - this.syncRefilledAt));
     if (this.syncTokens < SYNC_BURST) this.syncRefilledAt = now;
     if (this.syncTokens === 0) return this.reply(errorFrame(ErrorCode.RateLimited, 'too many sync requests; wait a second', true));
     this.syncTokens--;
-    if (this.joined && this.feed.isLive) this.channels.resync(this);
+    if (this.joined && this.feed.isLive) this.host.channels.resync(this);
     else this.owedSyncs++;
   }
 
   private reply(data: Buffer): void {
-    if (this.started) this.socket.send(data, { binary: false });
-    else this.deferred.push(data);
+    if (this.started) this.socket.send(data, TEXT);
+    else (this.deferred ??= []).push(data);
   }
+}
+
+function seconds(): number {
+  return Math.floor(performance.now() / 1000);
 }
 
 function errorFrame(code: ErrorCodeValue, message: string, retryable: boolean): Buffer {

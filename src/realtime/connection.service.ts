@@ -2,52 +2,55 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { AuthService } from '../auth/auth.service.js';
-import { queryParam } from '../auth/credentials.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { withTimeout } from '../common/with-timeout.js';
-import { CloseCode, UUID_PATTERN } from '../protocol/protocol.js';
-import { ClientConnection } from './client-connection.js';
+import { CloseCode } from '../protocol/protocol.js';
+import { ClientConnection, connectionOf, type ConnectionHost } from './client-connection.js';
+import { parseConnectParams } from './connect-params.js';
 import { SessionChannels } from './session-channels.js';
 import { SessionFeed } from './session-feed.js';
 
 /**
- * Admits WebSocket connections: authenticate, validate `session_id`, join the session's
- * channel (which subscribes BEFORE it reads the snapshot). Nothing here may reject: Nest
- * does not await `handleConnection`, and an unhandled rejection would end the process.
+ * Admits WebSocket connections: authenticate, validate the query (`session_id`, `since`,
+ * `delta`), join the session's channel (which subscribes BEFORE it reads the snapshot).
+ * Nothing here may reject: Nest does not await `handleConnection`, and an unhandled
+ * rejection would end the process. The open sockets are the `ws` server's own `clients`.
  */
 @Injectable()
-export class ConnectionService {
+export class ConnectionService implements ConnectionHost {
   private readonly log = new Logger('Connections');
-  private readonly connections = new Set<ClientConnection>();
+  private open = 0;
   private stopping = false;
   private livenessTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly auth: AuthService,
-    private readonly channels: SessionChannels,
+    readonly channels: SessionChannels,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  open(socket: WebSocket, request: IncomingMessage): void {
-    const connection = new ClientConnection(socket, this.channels, (error) =>
-      this.log.warn({ err: error, session_id: connection.sessionId }, 'snapshot read failed'),
-    );
-    this.connections.add(connection);
+  accept(socket: WebSocket, request: IncomingMessage): void {
+    const connection = new ClientConnection(socket, this);
+    this.open++;
     this.metrics.wsConnections++;
-    socket.on('message', (data, isBinary) => connection.onMessage(data, isBinary));
-    socket.once('close', () => {
-      this.connections.delete(connection);
-      this.metrics.wsConnections--;
-      if (connection.joined) connection.feed.close();
-      this.channels.leave(connection);
-    });
     if (this.stopping) return connection.close(CloseCode.ServiceRestart, 'server restarting');
     this.admit(connection, request).catch((error: unknown) => {
       this.log.error({ err: error }, 'connection failed');
       connection.fail();
     });
+  }
+
+  connectionClosed(connection: ClientConnection): void {
+    this.open--;
+    this.metrics.wsConnections--;
+    if (connection.joined) connection.feed.close();
+    this.channels.leave(connection);
+  }
+
+  snapshotFailed(connection: ClientConnection, error: unknown): void {
+    this.log.warn({ err: error, session_id: connection.sessionId }, 'snapshot read failed');
   }
 
   private async admit(connection: ClientConnection, request: IncomingMessage): Promise<void> {
@@ -59,13 +62,12 @@ export class ConnectionService {
       return connection.unavailable();
     }
     if (!owner) return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
-    const sessionId = queryParam(request.url, 'session_id');
-    if (!sessionId || !UUID_PATTERN.test(sessionId)) {
-      return connection.close(CloseCode.BadSessionId, 'session_id must be a lowercase hyphenated UUID');
-    }
+    const params = parseConnectParams(request.url);
+    if ('error' in params) return connection.close(CloseCode.BadSessionId, params.error);
     // No await between this check and join(): a socket that closed is never left in a channel.
     if (!connection.isOpen) return;
-    connection.attach(owner, sessionId, new SessionFeed(connection, this.config.wsGapWaitMs));
+    const feed = new SessionFeed(connection, { gapWaitMs: this.config.wsGapWaitMs, append: params.deltaAppend, since: params.since });
+    connection.attach(owner, this.channels.sessionIdOf(owner, params.sessionId), feed);
     await this.channels.join(connection);
   }
 
@@ -74,13 +76,18 @@ export class ConnectionService {
    * answered WS_PONG_TIMEOUT_MS later: a peer that vanished without a close would otherwise
    * hold its socket (and its share of a subscription) forever.
    */
-  startLiveness(): void {
+  startLiveness(server: WebSocketServer): void {
     this.livenessTimer = setInterval(() => {
-      const pingedAt = Date.now();
-      const pinged = [...this.connections].filter((connection) => connection.isOpen);
-      for (const connection of pinged) connection.socket.ping();
+      const pinged: ClientConnection[] = [];
+      for (const socket of server.clients) {
+        const connection = connectionOf(socket);
+        if (!connection?.isOpen) continue;
+        connection.awaitingPong = true;
+        socket.ping();
+        pinged.push(connection);
+      }
       setTimeout(() => {
-        for (const connection of pinged) if (connection.lastPongAt < pingedAt && connection.isOpen) connection.socket.terminate();
+        for (const connection of pinged) if (connection.awaitingPong && connection.isOpen) connection.socket.terminate();
       }, this.config.wsPongTimeoutMs).unref();
     }, this.config.wsPingIntervalMs);
     this.livenessTimer.unref();
@@ -90,10 +97,9 @@ export class ConnectionService {
   async shutdown(server: WebSocketServer | undefined, graceMs: number): Promise<void> {
     this.stopping = true;
     clearInterval(this.livenessTimer);
-    for (const connection of this.connections) connection.close(CloseCode.ServiceRestart, 'server restarting');
+    for (const socket of server?.clients ?? []) connectionOf(socket)?.close(CloseCode.ServiceRestart, 'server restarting');
     const deadline = Date.now() + graceMs;
-    while (this.connections.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    for (const connection of this.connections) connection.socket.terminate();
+    while (this.open > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     for (const socket of server?.clients ?? []) socket.terminate();
   }
 }

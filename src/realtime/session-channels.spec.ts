@@ -1,13 +1,21 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { Metrics } from '../common/metrics.js';
+import { encodeChange } from '../events/change-message.js';
 import type { BusSubscription, SessionBus } from '../events/session-bus.js';
-import { sessionSubject } from '../protocol/protocol.js';
-import { SessionChannels, type ChannelMember } from './session-channels.js';
-import { SessionFeed, type Snapshot } from './session-feed.js';
+import { interactionFrame } from '../events/session-events.js';
+import { sessionSubject, type Interaction, type Session } from '../protocol/protocol.js';
+import { SessionChannels, type ChannelLimits, type ChannelMember } from './session-channels.js';
+import { SessionFeed } from './session-feed.js';
 import type { SnapshotReader } from './snapshot-reader.js';
+import { Snapshot } from './snapshot.js';
 
 class FakeBus implements SessionBus {
-  readonly kind = 'memory' as const;
+  kind: 'memory' | 'nats' = 'memory';
+  /** Pending flushes of a 'nats' bus, resolved by the test. */
+  readonly flushes: (() => void)[] = [];
+  flush(): Promise<void> {
+    return new Promise((resolve) => this.flushes.push(resolve));
+  }
   connected = true;
   readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   resync?: () => void;
@@ -34,32 +42,74 @@ class ManualReader {
 }
 
 const OWNER = 'owner-1';
-const snap = (version: number): Snapshot => ({ version, exists: true, data: Buffer.from(`snapshot:${version}`) });
-const change = (version: number) => Buffer.from(JSON.stringify({ type: 'interaction_update', version }));
+const T = '2026-11-30T00:00:00.000Z';
 
-function member(sessionId: string): ChannelMember & { sent: string[]; failures: unknown[] } {
+/** Interaction n of a session, as changed at `version`. */
+function interaction(sessionId: string, n: number, version: number): Interaction {
+  return { id: `i${n}`, session_id: sessionId, created: T, updated: `2026-11-30T00:00:${String(version).padStart(2, '0')}.000Z`, prompt_message: `p${n}`, response_message: '', state: 'waiting', error: '', version };
+}
+
+/** A session at `version` whose interaction i(v) was created at version v (2..version). */
+function sessionAt(version: number, sessionId = 's'): Session {
+  const interactions = Array.from({ length: version - 1 }, (_, i) => interaction(sessionId, i + 2, i + 2));
+  return { id: sessionId, name: 'n', owner: OWNER, version, created: T, updated: interactions.at(-1)?.updated ?? T, interactions };
+}
+
+const snap = (version: number, sessionId = 's') => new Snapshot(sessionId, sessionAt(version, sessionId));
+/** The change that takes a session from version − 1 to version: a new interaction. */
+const change = (version: number, sessionId = 's') => encodeChange(interactionFrame(OWNER, version, interaction(sessionId, version, version)));
+
+type Recorder = ChannelMember & { sent: string[]; buffers: Buffer[]; failures: unknown[] };
+
+function member(sessionId: string, since?: number, append = false): Recorder {
   const sent: string[] = [];
+  const buffers: Buffer[] = [];
   const failures: unknown[] = [];
   const self = {
     owner: OWNER,
     sessionId,
     sent,
+    buffers,
     failures,
     feed: undefined as unknown as SessionFeed,
     snapshotFailed: (error: unknown) => void failures.push(error),
   };
-  self.feed = new SessionFeed({ send: (data) => void sent.push(data.toString()), end: () => undefined, requestSnapshot: () => undefined, snapshotDelivered: () => undefined }, 1000);
+  const send = (data: Buffer) => {
+    buffers.push(data);
+    const frame = JSON.parse(data.toString()) as { type: string; version: number; since?: number; session: Session | null };
+    const label = frame.type === 'session_update' ? `snapshot:${frame.version}` : `${frame.type}:${frame.version}`;
+    sent.push(frame.since === undefined ? label : `${label} since ${frame.since} (${frame.session!.interactions.length})`);
+  };
+  self.feed = new SessionFeed({ send, end: () => undefined, requestSnapshot: () => undefined, snapshotDelivered: () => undefined }, { gapWaitMs: 1000, since, append });
   return self;
 }
 
 const flush = () => new Promise((resolve) => setImmediate(resolve));
 
-function setup(snapshotShareMs = 0) {
+function setup(limits: Partial<ChannelLimits> = {}) {
   const bus = new FakeBus();
   const reader = new ManualReader();
   const metrics = new Metrics();
-  const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, { snapshotShareMs, sessionLookupTimeoutMs: 1000 });
-  return { bus, reader, metrics, channels };
+  const config: ChannelLimits = {
+    sessionLookupTimeoutMs: 1000,
+    wsGapWaitMs: 100,
+    channelLingerMs: 0,
+    channelLingerMax: 100,
+    channelLingerMaxBytes: 1024 * 1024,
+    ...limits,
+  };
+  const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, config);
+  const publish = (payload: Uint8Array, sessionId = 's') => bus.publish(sessionSubject(OWNER, sessionId), payload);
+  return { bus, reader, metrics, channels, publish };
+}
+
+async function withFakeTimers(test: () => Promise<void>): Promise<void> {
+  jest.useFakeTimers({ doNotFake: ['setImmediate'] });
+  try {
+    await test();
+  } finally {
+    jest.useRealTimers();
+  }
 }
 
 describe('SessionChannels', () => {
@@ -87,12 +137,48 @@ describe('SessionChannels', () => {
     for (const m of members) expect(m.sent).toEqual(['snapshot:7']);
   });
 
+  it('shares one read among connects with different since values, each frame built once', async () => {
+    const { reader, channels } = setup();
+    const members = [member('s', 3), member('s', 3), member('s', 5), member('s', 9), member('s'), member('s', 7)];
+    for (const m of members) void channels.join(m);
+    await flush();
+    expect(reader.reads).toHaveLength(1);
+    reader.reads[0].resolve(snap(7));
+    await flush();
+    expect(members.map((m) => m.sent[0])).toEqual([
+      'snapshot:7 since 3 (4)',
+      'snapshot:7 since 3 (4)',
+      'snapshot:7 since 5 (2)',
+      'snapshot:7',
+      'snapshot:7',
+      'snapshot:7 since 7 (0)',
+    ]);
+    // The same bytes, not equal copies: one serialization per distinct frame.
+    expect(members[1].buffers[0]).toBe(members[0].buffers[0]);
+    expect(members[4].buffers[0]).toBe(members[3].buffers[0]);
+  });
+
+  it('hands every member the same bytes of a live event, each form built once', async () => {
+    const { reader, channels, publish } = setup();
+    const v1 = [member('s'), member('s')];
+    const deltas = [member('s', undefined, true), member('s', undefined, true)];
+    for (const m of [...v1, ...deltas]) void channels.join(m);
+    await flush();
+    reader.reads[0].resolve(snap(2));
+    await flush();
+    publish(encodeChange(interactionFrame(OWNER, 3, { ...interaction('s', 2, 3), response_message: 'ab' }), { append: 'b' }));
+    expect(v1[1].buffers[1]).toBe(v1[0].buffers[1]);
+    expect(deltas[1].buffers[1]).toBe(deltas[0].buffers[1]);
+    expect(v1.map((m) => m.sent[1])).toEqual(['interaction_update:3', 'interaction_update:3']);
+    expect(deltas.map((m) => m.sent[1])).toEqual(['interaction_append:3', 'interaction_append:3']);
+  });
+
   it('does not share a read under way once its session changed: the late member reads for itself', async () => {
-    const { bus, reader, channels } = setup();
+    const { reader, channels, publish } = setup();
     const early = member('s');
     void channels.join(early);
     await flush();
-    bus.publish(sessionSubject(OWNER, 's'), change(4));
+    publish(change(4));
     const late = member('s');
     void channels.join(late);
     await flush();
@@ -100,71 +186,178 @@ describe('SessionChannels', () => {
     reader.reads[0].resolve(snap(3));
     reader.reads[1].resolve(snap(4));
     await flush();
-    // The first frame of each is a snapshot current when its read ran; the change follows it only where needed.
-    expect(early.sent).toEqual(['snapshot:3', JSON.stringify({ type: 'interaction_update', version: 4 })]);
+    expect(early.sent).toEqual(['snapshot:3', 'interaction_update:4']);
     expect(late.sent).toEqual(['snapshot:4']);
   });
 
-  it('shares a finished read with later connects while the session is unchanged, for the share window only', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    try {
-      const { bus, reader, channels, metrics } = setup(2000);
+  it('answers later connects from the kept state, advanced by the session events, with no read', async () => {
+    const { reader, channels, metrics, publish } = setup();
+    const first = member('s');
+    void channels.join(first);
+    await flush();
+    reader.reads[0].resolve(snap(3));
+    await flush();
+    publish(change(4));
+    publish(change(5));
+    const later = [member('s'), member('s', 4)];
+    for (const m of later) await channels.join(m);
+    expect(reader.reads).toHaveLength(1);
+    expect(later.map((m) => m.sent)).toEqual([['snapshot:5'], ['snapshot:5 since 4 (1)']]);
+    expect(metrics.keptStateConnects).toBe(2);
+    expect(first.sent).toEqual(['snapshot:3', 'interaction_update:4', 'interaction_update:5']);
+  });
+
+  it('over NATS, answers from the kept state only after a bus round trip, with what arrived meanwhile', async () => {
+    const { bus, reader, channels, publish } = setup();
+    bus.kind = 'nats';
+    void channels.join(member('s'));
+    await flush();
+    reader.reads[0].resolve(snap(2));
+    await flush();
+    const later = member('s');
+    void channels.join(later);
+    await flush();
+    expect(later.sent).toEqual([]);
+    expect(bus.flushes).toHaveLength(1);
+    publish(change(3));
+    bus.flushes[0]();
+    await flush();
+    expect(later.sent).toEqual(['snapshot:3']);
+    expect(reader.reads).toHaveLength(1);
+  });
+
+  it('applies events that arrive out of order once the gap fills, and forgets the state when it does not', async () => {
+    await withFakeTimers(async () => {
+      const { reader, channels, metrics, publish } = setup();
       void channels.join(member('s'));
       await flush();
       reader.reads[0].resolve(snap(3));
       await flush();
-      const later = Array.from({ length: 5 }, () => member('s'));
-      for (const m of later) await channels.join(m);
-      expect(reader.reads).toHaveLength(1);
-      for (const m of later) expect(m.sent).toEqual(['snapshot:3']);
-      expect(metrics.snapshotQueries).toBe(0);
-      jest.advanceTimersByTime(2000);
-      void channels.join(member('s'));
+      publish(change(5));
+      // While version 4 is missing the state is not served: this connect reads.
+      const waiting = member('s');
+      void channels.join(waiting);
       await flush();
       expect(reader.reads).toHaveLength(2);
-      reader.reads[1].resolve(snap(3));
+      publish(change(4));
+      reader.reads[1].resolve(snap(5));
       await flush();
-      // A change retires the shared read at once.
-      bus.publish(sessionSubject(OWNER, 's'), change(4));
+      const served = member('s');
+      await channels.join(served);
+      expect(served.sent).toEqual(['snapshot:5']);
+      expect(reader.reads).toHaveLength(2);
+
+      publish(change(7));
+      jest.advanceTimersByTime(100);
+      expect(metrics.keptStatesDropped).toBe(1);
+      publish(change(6));
       void channels.join(member('s'));
       await flush();
       expect(reader.reads).toHaveLength(3);
-    } finally {
-      jest.useRealTimers();
-    }
+    });
+  });
+
+  it('forgets the kept state on a malformed bus message', async () => {
+    const { reader, channels, metrics, publish } = setup();
+    void channels.join(member('s'));
+    await flush();
+    reader.reads[0].resolve(snap(2));
+    await flush();
+    publish(new TextEncoder().encode('{"type":"interaction_update","version":"3"}'));
+    expect(metrics.keptStatesDropped).toBe(1);
+    void channels.join(member('s'));
+    await flush();
+    expect(reader.reads).toHaveLength(2);
+  });
+
+  it('keeps a channel lingering after its last member, advances it, and serves a reconnect with no read', async () => {
+    await withFakeTimers(async () => {
+      const { bus, reader, channels, metrics, publish } = setup({ channelLingerMs: 5000 });
+      const m = member('s');
+      void channels.join(m);
+      await flush();
+      reader.reads[0].resolve(snap(2));
+      await flush();
+      channels.leave(m);
+      expect(channels.lingering).toBe(1);
+      expect(metrics.busSubscriptions).toBe(1);
+      publish(change(3));
+      jest.advanceTimersByTime(4000);
+      const back = member('s', 2);
+      await channels.join(back);
+      expect(back.sent).toEqual(['snapshot:3 since 2 (1)']);
+      expect(reader.reads).toHaveLength(1);
+      expect(channels.lingering).toBe(0);
+
+      channels.leave(back);
+      jest.advanceTimersByTime(5000);
+      expect(channels.size).toBe(0);
+      expect(metrics.busSubscriptions).toBe(0);
+      expect(bus.handlers.size).toBe(0);
+    });
+  });
+
+  it('bounds lingering channels by count, oldest out first', async () => {
+    const { reader, channels, metrics } = setup({ channelLingerMs: 60_000, channelLingerMax: 2 });
+    const members = ['a', 'b', 'c'].map((id) => member(id));
+    for (const m of members) void channels.join(m);
+    await flush();
+    for (const read of reader.reads.splice(0)) read.resolve(snap(2, read.sessionId));
+    await flush();
+    for (const m of members) channels.leave(m);
+    expect(channels.lingering).toBe(2);
+    expect(metrics.busSubscriptions).toBe(2);
+    void channels.join(member('a'));
+    await flush();
+    expect(reader.reads.map((r) => r.sessionId)).toEqual(['a']);
+  });
+
+  it('closes a lingering channel whose state is forgotten', async () => {
+    const { reader, channels, metrics, publish } = setup({ channelLingerMs: 60_000 });
+    const m = member('s');
+    void channels.join(m);
+    await flush();
+    reader.reads[0].resolve(snap(2));
+    await flush();
+    channels.leave(m);
+    publish(encodeChange({ type: 'session_update', session_id: 's', owner: OWNER, version: 3, snapshot: false, session: null }));
+    expect(channels.size).toBe(0);
+    expect(metrics.busSubscriptions).toBe(0);
   });
 
   it('starts a fresh read for a resync rather than joining an older one', async () => {
     const { reader, channels } = setup();
     const a = member('s');
     void channels.join(a);
-    await flush();
-    reader.reads[0].resolve(snap(1));
-    await flush();
     const b = member('s');
     void channels.join(b);
     await flush();
     channels.resync(a);
-    expect(reader.reads).toHaveLength(3);
-    reader.reads[1].resolve(snap(1));
+    expect(reader.reads).toHaveLength(2);
+    reader.reads[0].resolve(snap(1));
     await flush();
-    expect(a.sent).toEqual(['snapshot:1']);
-    reader.reads[2].resolve(snap(2));
-    await flush();
-    expect(a.sent).toEqual(['snapshot:1', 'snapshot:2']);
+    expect(a.sent).toEqual([]);
     expect(b.sent).toEqual(['snapshot:1']);
+    reader.reads[1].resolve(snap(2));
+    await flush();
+    expect(a.sent).toEqual(['snapshot:2']);
   });
 
-  it('re-snapshots every member with one read per session when the bus reconnects', async () => {
-    const { bus, reader, channels, metrics } = setup();
+  it('re-snapshots every member with one read per session when the bus reconnects, and forgets kept states', async () => {
+    const { bus, reader, channels, metrics } = setup({ channelLingerMs: 60_000 });
     const members = [member('a'), member('a'), member('b')];
-    for (const m of members) void channels.join(m);
+    const gone = member('c');
+    for (const m of [...members, gone]) void channels.join(m);
     await flush();
-    for (const read of reader.reads.splice(0)) read.resolve(snap(1));
+    for (const read of reader.reads.splice(0)) read.resolve(snap(1, read.sessionId));
     await flush();
+    channels.leave(gone);
+    expect(channels.lingering).toBe(1);
     bus.resync!();
+    expect(channels.lingering).toBe(0);
+    expect(metrics.keptStatesDropped).toBe(3);
     expect(reader.reads.map((r) => r.sessionId).sort()).toEqual(['a', 'b']);
-    for (const read of reader.reads.splice(0)) read.resolve(snap(5));
+    for (const read of reader.reads.splice(0)) read.resolve(snap(5, read.sessionId));
     await flush();
     for (const m of members) expect(m.sent).toEqual(['snapshot:1', 'snapshot:5']);
     expect(metrics.resyncs).toBe(2);
@@ -181,14 +374,16 @@ describe('SessionChannels', () => {
   });
 
   it('fails a member that waited too long, but keeps the read going for the connects that follow', async () => {
-    jest.useFakeTimers({ doNotFake: ['setImmediate'] });
-    try {
-      const { reader, channels } = setup(2000);
+    await withFakeTimers(async () => {
+      const { reader, channels } = setup();
       const first = member('s');
+      const other = member('s');
       void channels.join(first);
+      void channels.join(other);
       await flush();
       jest.advanceTimersByTime(1000);
       expect(first.failures).toHaveLength(1);
+      channels.leave(first);
       // The retry (and anyone else) waits for the read already under way, not for a new one.
       const retry = member('s');
       void channels.join(retry);
@@ -202,27 +397,28 @@ describe('SessionChannels', () => {
       await channels.join(later);
       expect(later.sent).toEqual(['snapshot:5']);
       expect(reader.reads).toHaveLength(1);
-    } finally {
-      jest.useRealTimers();
-    }
+    });
   });
 
-  it('re-snapshots only the channels behind the database', async () => {
-    const { bus, reader, channels } = setup();
+  it('re-snapshots only the channels behind the database, and forgets kept states that differ from it', async () => {
+    const { reader, channels, metrics, publish } = setup();
     const a = member('a');
     const b = member('b');
     const c = member('c');
     for (const m of [a, b, c]) void channels.join(m);
     await flush();
-    for (const read of reader.reads.splice(0)) read.resolve(snap(2));
+    for (const read of reader.reads.splice(0)) read.resolve(snap(2, read.sessionId));
     await flush();
-    bus.publish(sessionSubject(OWNER, 'b'), change(3));
+    publish(change(3, 'b'), 'b');
     // a is current; b saw 3 (its event); c is behind; d is not followed here.
     const behind = channels.resyncBehind(new Map([['a', 2], ['b', 3], ['c', 9]]), ['a', 'b', 'c', 'd']);
     expect(behind).toBe(1);
+    expect(metrics.keptStatesDropped).toBe(1);
     expect(reader.reads.map((r) => r.sessionId)).toEqual(['c']);
     // A session missing from the database was deleted: its members need a snapshot too.
-    reader.reads.splice(0);
+    reader.reads.splice(0)[0].resolve(snap(9, 'c'));
+    await flush();
     expect(channels.resyncBehind(new Map([['a', 2]]), ['a', 'b'])).toBe(1);
+    expect(metrics.keptStatesDropped).toBe(2);
   });
 });

@@ -2,9 +2,12 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { TimeoutError } from '../common/with-timeout.js';
+import { ChangeMessage } from '../events/change-message.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
-import { ServerEvent, sessionSubject, type VersionedEvent } from '../protocol/protocol.js';
-import type { FeedEvent, SessionFeed, Snapshot } from './session-feed.js';
+import { sessionSubject } from '../protocol/protocol.js';
+import { KeptState } from './kept-state.js';
+import { Linger } from './linger.js';
+import type { SessionFeed } from './session-feed.js';
 import { SnapshotReader } from './snapshot-reader.js';
 
 /** One connection's membership of a channel, as the channel sees it. */
@@ -16,72 +19,95 @@ export interface ChannelMember {
   snapshotFailed(error: unknown): void;
 }
 
-/**
- * One snapshot read: under way, then, for SNAPSHOT_SHARE_MS, finished and still current.
- * It may be shared only while no event of its session has arrived since it started: then
- * it is still the session's current committed state, as a read of its own would be.
- */
+/** One snapshot read under way, and the members waiting for it. */
 interface Flight {
   /** Members waiting for the read, each with its own SESSION_LOOKUP_TIMEOUT_MS timer. */
   riders: Map<ChannelMember, NodeJS.Timeout>;
-  /** An event arrived since the read started: the result may be older than the session. */
+  /** An event arrived since the read started: a member joining now lacks it, so it may not board. */
   stale: boolean;
-  /** Set once the read has finished and is kept for sharing. */
-  result?: Snapshot;
-  expiry?: NodeJS.Timeout;
 }
 
 interface Channel {
+  key: string;
   owner: string;
   sessionId: string;
   members: Set<ChannelMember>;
   /** Resolves once the bus routes the session's messages to this process. */
   ready: Promise<void>;
   subscription?: BusSubscription;
-  /** The newest read, under way or finished; a connecting member may share it if it is current. */
+  /** The newest read under way; a connecting member may share it while it is current. */
   flight?: Flight;
+  /** The session's state, advanced by its events: connects served from it need no read. */
+  kept: KeptState;
   /** Highest version this process has seen, from events and snapshots. */
   seen: number;
   closed: boolean;
 }
 
+export type ChannelLimits = Pick<
+  AppConfig,
+  'sessionLookupTimeoutMs' | 'wsGapWaitMs' | 'channelLingerMs' | 'channelLingerMax' | 'channelLingerMaxBytes'
+>;
+
 /**
  * The sessions this process follows. One bus subscription per session however many sockets
- * follow it (reference-counted, dropped with the last one), and one snapshot read shared by
- * the connections that arrive while it runs or shortly after (single flight), so a
- * reconnect storm after a restart costs about one query per session.
+ * follow it, one read shared by the connections that arrive while it runs (single flight),
+ * and the session's state kept from that read and advanced by its events, so a later connect
+ * is answered from memory. When the last socket leaves, the channel lingers (subscription
+ * and state) for CHANNEL_LINGER_MS, within CHANNEL_LINGER_MAX channels and
+ * CHANNEL_LINGER_MAX_BYTES, so a reload or a network blip reconnects without a read.
  *
- * Sharing a read is safe because the channel's subscription predates the read, and a read
- * is shared only while no event of the session has arrived since it started: had anything
- * been committed after the read, its event would have marked the read stale (or, if still
- * on its way, it reaches the new member's buffer like any later change). A member that
- * needs state newer than what it already has (sync, gap, bus reconnect) never shares an
- * older read: it starts a fresh one, which later connections may share in turn.
+ * Serving the kept state or sharing a read is safe because the channel's subscription
+ * predates both: a change committed after the state was read or advanced arrives as an
+ * event behind the snapshot. The state is kept only while every change since the read has
+ * been seen, in order (KeptState); any doubt forgets it and the next connect reads. A member
+ * that needs state newer than what it has (sync, gap, bus reconnect) always reads afresh.
  */
 @Injectable()
 export class SessionChannels implements OnModuleDestroy {
   private readonly log = new Logger('SessionChannels');
   private readonly channels = new Map<string, Channel>();
+  /** Channels nobody follows, kept for a while with their state. */
+  private readonly linger: Linger<Channel>;
   /** The read each member waits for: at most one, the newest it asked for. */
   private readonly riding = new WeakMap<ChannelMember, Flight>();
-  private readonly decoder = new TextDecoder();
   private readonly stopResync: () => void;
 
   constructor(
     @Inject(SESSION_BUS) private readonly bus: SessionBus,
     private readonly reader: SnapshotReader,
     private readonly metrics: Metrics,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'snapshotShareMs' | 'sessionLookupTimeoutMs'>,
+    @Inject(APP_CONFIG) private readonly config: ChannelLimits,
   ) {
+    this.linger = new Linger(
+      { ms: config.channelLingerMs, max: config.channelLingerMax, maxBytes: config.channelLingerMaxBytes },
+      (channel) => this.close(channel),
+    );
     this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected'));
   }
 
   onModuleDestroy(): void {
     this.stopResync();
+    this.linger.clear();
   }
 
+  /** Channels held, followed or lingering. */
   get size(): number {
     return this.channels.size;
+  }
+
+  get lingering(): number {
+    return this.linger.size;
+  }
+
+  /** Version of the state kept for a session here (0: none); what a connect would be served from memory. */
+  keptVersion(owner: string, sessionId: string): number {
+    return this.channels.get(channelKey(owner, sessionId))?.kept.current?.version ?? 0;
+  }
+
+  /** The id string the session's channel already holds, so that its sockets share one copy. */
+  sessionIdOf(owner: string, sessionId: string): string {
+    return this.channels.get(channelKey(owner, sessionId))?.sessionId ?? sessionId;
   }
 
   /** Subscribes (or joins the subscription), then gets the member its first snapshot. */
@@ -96,22 +122,28 @@ export class SessionChannels implements OnModuleDestroy {
       return;
     }
     if (!channel.members.has(member)) return;
-    const current = channel.flight && !channel.flight.stale ? channel.flight : undefined;
-    if (current?.result) member.feed.snapshot(current.result);
-    else if (current) this.board(current, member);
+    // A change committed just before this connect may still be on its way: one bus round
+    // trip (no database) lets every change published before the connect reach the state.
+    if (channel.kept.current && this.bus.kind !== 'memory') {
+      await this.bus.flush();
+      if (!channel.members.has(member)) return;
+    }
+    const kept = channel.kept.current;
+    if (kept) {
+      this.metrics.keptStateConnects++;
+      member.feed.snapshot(kept);
+    } else if (channel.flight && !channel.flight.stale) this.board(channel.flight, member);
     else this.fly(channel, [member]);
   }
 
   leave(member: ChannelMember): void {
-    const key = channelKey(member.owner, member.sessionId);
-    const channel = this.channels.get(key);
+    const channel = this.channels.get(channelKey(member.owner, member.sessionId));
     if (!channel || !channel.members.delete(member)) return;
     this.unboard(member);
     if (channel.members.size > 0) return;
-    channel.closed = true;
-    this.retire(channel);
-    this.channels.delete(key);
-    if (channel.subscription) this.unsubscribe(channel.subscription);
+    // A read under way is abandoned: a channel nobody follows must not wait on the database.
+    if (channel.flight) this.close(channel);
+    else this.settle(channel);
   }
 
   /** A fresh snapshot for one member (client `sync`, or a gap that did not fill). */
@@ -123,30 +155,36 @@ export class SessionChannels implements OnModuleDestroy {
     this.fly(channel, [member]);
   }
 
-  /** A fresh snapshot for every member of every channel: the bus may have dropped messages. */
+  /** Forgets every kept state and re-snapshots every member: the bus may have dropped messages. */
   resyncAll(reason: string): void {
     if (this.channels.size > 0) this.log.log(`re-snapshotting ${this.channels.size} sessions: ${reason}`);
-    for (const channel of this.channels.values()) this.resyncChannel(channel);
+    for (const channel of [...this.channels.values()]) {
+      channel.kept.drop(reason);
+      this.resyncChannel(channel);
+    }
   }
 
   /**
-   * Of the channels following `checked`, re-snapshots those behind `current` (the database's
-   * versions; a session absent from it was deleted). Returns how many.
+   * Of the channels following `checked`, forgets the kept states that differ from `current`
+   * (the database's versions; a session absent from it was deleted) and re-snapshots the
+   * members of those behind it. Returns how many channels were behind.
    */
   resyncBehind(current: Map<string, number>, checked: string[]): number {
     const ids = new Set(checked);
     let count = 0;
-    for (const channel of this.channels.values()) {
-      if (!ids.has(channel.sessionId) || (channel.flight && !channel.flight.result)) continue;
+    for (const channel of [...this.channels.values()]) {
+      if (!ids.has(channel.sessionId) || channel.flight) continue;
       const version = current.get(channel.sessionId);
+      if (channel.kept.version > 0 && channel.kept.version !== version) channel.kept.drop('version check mismatch');
       if (version !== undefined && version <= channel.seen) continue;
+      if (channel.members.size === 0) continue;
       this.resyncChannel(channel);
       count++;
     }
     return count;
   }
 
-  /** Session ids followed here, for the periodic version check. */
+  /** Session ids followed or lingering here, for the periodic version check. */
   followedSessionIds(): string[] {
     return [...new Set([...this.channels.values()].map((channel) => channel.sessionId))];
   }
@@ -161,8 +199,20 @@ export class SessionChannels implements OnModuleDestroy {
   private channelFor(owner: string, sessionId: string): Channel {
     const key = channelKey(owner, sessionId);
     const existing = this.channels.get(key);
-    if (existing) return existing;
-    const channel: Channel = { owner, sessionId, members: new Set(), ready: Promise.resolve(), seen: 0, closed: false };
+    if (existing) {
+      this.linger.take(key);
+      return existing;
+    }
+    const channel: Channel = {
+      key,
+      owner,
+      sessionId,
+      members: new Set(),
+      ready: Promise.resolve(),
+      kept: new KeptState(this.config.wsGapWaitMs, (reason) => this.forgotten(channel, reason)),
+      seen: 0,
+      closed: false,
+    };
     channel.ready = this.bus.subscribe(sessionSubject(owner, sessionId), (payload) => this.deliver(channel, payload)).then((subscription) => {
       this.metrics.busSubscriptions++;
       if (channel.closed) this.unsubscribe(subscription);
@@ -170,6 +220,24 @@ export class SessionChannels implements OnModuleDestroy {
     });
     this.channels.set(key, channel);
     return channel;
+  }
+
+  /** A channel's kept state was forgotten; one that only lingered for it goes too. */
+  private forgotten(channel: Channel, reason: string): void {
+    this.metrics.keptStatesDropped++;
+    this.log.debug(`forgot the kept state of ${channel.sessionId}: ${reason}`);
+    if (this.linger.has(channel.key)) {
+      this.linger.remove(channel.key);
+      this.close(channel);
+    }
+  }
+
+  private close(channel: Channel): void {
+    if (channel.closed || channel.members.size > 0) return;
+    channel.closed = true;
+    channel.kept.clear();
+    if (this.channels.get(channel.key) === channel) this.channels.delete(channel.key);
+    if (channel.subscription) this.unsubscribe(channel.subscription);
   }
 
   private unsubscribe(subscription: BusSubscription): void {
@@ -182,21 +250,17 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   private deliver(channel: Channel, payload: Uint8Array): void {
-    const event = toFeedEvent(this.decoder, payload);
-    if (!event) {
+    const change = ChangeMessage.decode(payload);
+    if (!change) {
       this.log.warn('dropped a malformed bus message');
+      channel.kept.drop('malformed bus message');
       return;
     }
-    channel.seen = Math.max(channel.seen, event.version);
-    if (channel.flight?.result) this.retire(channel);
-    else if (channel.flight) channel.flight.stale = true;
-    for (const member of channel.members) member.feed.push(event);
-  }
-
-  /** Stops sharing the channel's newest read. */
-  private retire(channel: Channel): void {
-    clearTimeout(channel.flight?.expiry);
-    channel.flight = undefined;
+    channel.seen = Math.max(channel.seen, change.version);
+    if (channel.flight) channel.flight.stale = true;
+    channel.kept.push(change);
+    if (channel.members.size === 0) this.linger.resize(channel.key, channel.kept.size);
+    for (const member of channel.members) member.feed.push(change);
   }
 
   /**
@@ -235,43 +299,33 @@ export class SessionChannels implements OnModuleDestroy {
   private fly(channel: Channel, members: ChannelMember[]): void {
     const flight: Flight = { riders: new Map(), stale: false };
     for (const member of members) this.board(flight, member);
-    this.retire(channel);
     channel.flight = flight;
+    channel.kept.readStarted();
     this.reader.read(channel.owner, channel.sessionId).then(
       (snapshot) => {
         channel.seen = Math.max(channel.seen, snapshot.version);
-        const riders = this.landed(flight);
-        if (channel.flight === flight) {
-          if (flight.stale || this.config.snapshotShareMs === 0 || channel.closed) this.retire(channel);
-          else this.keepForSharing(channel, flight, snapshot);
-        }
-        for (const rider of riders) rider.feed.snapshot(snapshot);
+        if (channel.flight === flight) channel.flight = undefined;
+        if (!channel.closed) channel.kept.readLanded(snapshot);
+        for (const rider of this.landed(flight)) rider.feed.snapshot(snapshot);
+        this.settle(channel);
       },
       (error: unknown) => {
-        if (channel.flight === flight) this.retire(channel);
+        if (channel.flight === flight) channel.flight = undefined;
+        channel.kept.readFailed();
         for (const rider of this.landed(flight)) rider.snapshotFailed(error);
+        this.settle(channel);
       },
     );
   }
 
-  private keepForSharing(channel: Channel, flight: Flight, snapshot: Snapshot): void {
-    flight.result = snapshot;
-    flight.expiry = setTimeout(() => channel.flight === flight && this.retire(channel), this.config.snapshotShareMs);
-    flight.expiry.unref();
+  /** After a read: a channel whose members all left meanwhile lingers or closes now. */
+  private settle(channel: Channel): void {
+    if (channel.closed || channel.members.size > 0 || channel.flight || this.linger.has(channel.key)) return;
+    const kept = channel.kept.current;
+    if (!kept?.exists || !this.linger.add(channel.key, channel, kept.size)) this.close(channel);
   }
 }
 
 function channelKey(owner: string, sessionId: string): string {
   return `${owner}.${sessionId}`;
-}
-
-function toFeedEvent(decoder: InstanceType<typeof TextDecoder>, payload: Uint8Array): FeedEvent | null {
-  try {
-    const frame = JSON.parse(decoder.decode(payload)) as VersionedEvent;
-    if (typeof frame.version !== 'number') return null;
-    const kind = frame.type !== ServerEvent.SessionUpdate ? 'interaction' : frame.session === null ? 'gone' : 'state';
-    return { version: frame.version, kind, data: Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength) };
-  } catch {
-    return null;
-  }
 }

@@ -1,8 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { SessionFeed, type FeedEvent, type FeedSink } from './session-feed.js';
 
-const event = (version: number, kind: FeedEvent['kind'] = 'interaction'): FeedEvent => ({ version, kind, data: Buffer.from(`${kind}:${version}`) });
-const snapshot = (version: number, exists = true) => ({ version, exists, data: Buffer.from(`snapshot:${version}`) });
+const event = (version: number, kind: FeedEvent['kind'] = 'interaction'): FeedEvent => ({
+  version,
+  kind,
+  data: Buffer.from(`${kind}:${version}`),
+  appendData: Buffer.from(`append-form ${kind}:${version}`),
+});
+const snapshot = (version: number, exists = true) => ({
+  version,
+  exists,
+  frame: (since?: number) => Buffer.from(since === undefined ? `snapshot:${version}` : `snapshot:${version} since ${since}`),
+});
 
 describe('SessionFeed', () => {
   let sent: string[];
@@ -24,7 +33,7 @@ describe('SessionFeed', () => {
       },
       snapshotDelivered: () => undefined,
     };
-    feed = new SessionFeed(sink, 100);
+    feed = new SessionFeed(sink, { gapWaitMs: 100 });
   });
   afterEach(() => {
     jest.useRealTimers();
@@ -118,5 +127,23 @@ describe('SessionFeed', () => {
     feed.push(event(2));
     feed.snapshot(snapshot(3));
     expect(sent).toEqual(['snapshot:1']);
+  });
+
+  it('sends the delta from since as the first snapshot only; later snapshots are full', () => {
+    feed = new SessionFeed(sink, { gapWaitMs: 100, since: 3 });
+    feed.snapshot(snapshot(4));
+    feed.awaitSnapshot();
+    feed.snapshot(snapshot(5));
+    expect(sent).toEqual(['snapshot:4 since 3', 'snapshot:5']);
+  });
+
+  it('sends the append form of events on a delta=append feed, the v1 form otherwise', () => {
+    const v1 = feed;
+    const delta = new SessionFeed(sink, { gapWaitMs: 100, append: true });
+    v1.snapshot(snapshot(1));
+    delta.snapshot(snapshot(1));
+    v1.push(event(2));
+    delta.push(event(2));
+    expect(sent).toEqual(['snapshot:1', 'snapshot:1', 'interaction:2', 'append-form interaction:2']);
   });
 });

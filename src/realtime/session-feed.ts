@@ -1,19 +1,32 @@
 /**
- * A versioned event as it travels from the bus to one socket: the exact frame bytes (built
- * once, shared by every socket) and just enough of its content to order it.
+ * A versioned event as it travels from the bus to one socket: its frames (built once per
+ * process, shared by every socket) and just enough of its content to order it.
  */
 export interface FeedEvent {
-  version: number;
+  readonly version: number;
   /** `state`: full session (PATCH); `interaction`: one interaction; `gone`: session deleted. */
-  kind: 'state' | 'interaction' | 'gone';
-  data: Buffer;
+  readonly kind: 'state' | 'interaction' | 'gone';
+  /** The v1 frame. */
+  readonly data: Buffer;
+  /** The frame for `delta=append` sockets (an `interaction_append` for an append). */
+  readonly appendData: Buffer;
 }
 
-/** A snapshot read from the database: the frame to send and whether the session exists. */
-export interface Snapshot {
-  version: number;
-  exists: boolean;
-  data: Buffer;
+/** A session's state at one version, as frames: full, or a delta from `since`. */
+export interface SnapshotSource {
+  readonly version: number;
+  /** False: the session is missing, deleted or not the caller's. */
+  readonly exists: boolean;
+  frame(since?: number): Buffer;
+}
+
+export interface FeedOptions {
+  /** How long an event ahead of a missing version waits for it. */
+  gapWaitMs: number;
+  /** `delta=append`: appends leave as `interaction_append`. */
+  append?: boolean;
+  /** `since=V`: the FIRST snapshot is the delta from V; every later one is full. */
+  since?: number;
 }
 
 export interface FeedSink {
@@ -45,14 +58,21 @@ export class SessionFeed {
   private mode: 'buffering' | 'live' | 'closed' = 'buffering';
   /** Highest version sent to the socket. */
   private sent = 0;
-  /** Events waiting: all of them while buffering, those beyond a gap while live. */
-  private pending: FeedEvent[] = [];
+  /** Events waiting: all of them while buffering, those beyond a gap while live (allocated when needed). */
+  private pending?: FeedEvent[];
   private gapTimer?: NodeJS.Timeout;
+  private readonly gapWaitMs: number;
+  private readonly append: boolean;
+  private since: number | undefined;
 
   constructor(
     private readonly sink: FeedSink,
-    private readonly gapWaitMs: number,
-  ) {}
+    options: FeedOptions,
+  ) {
+    this.gapWaitMs = options.gapWaitMs;
+    this.append = options.append ?? false;
+    this.since = options.since;
+  }
 
   get isLive(): boolean {
     return this.mode === 'live';
@@ -67,7 +87,7 @@ export class SessionFeed {
   }
 
   push(event: FeedEvent): void {
-    if (this.mode === 'buffering') this.pending.push(event);
+    if (this.mode === 'buffering') (this.pending ??= []).push(event);
     else if (this.mode === 'live') this.accept(event);
   }
 
@@ -78,23 +98,24 @@ export class SessionFeed {
     this.clearGapTimer();
   }
 
-  snapshot(snapshot: Snapshot): void {
+  snapshot(snapshot: SnapshotSource): void {
     if (this.mode === 'closed') return;
     this.clearGapTimer();
-    this.sink.send(snapshot.data);
+    this.sink.send(snapshot.frame(this.since));
+    this.since = undefined;
     if (!snapshot.exists) return this.close();
     this.mode = 'live';
     this.sent = Math.max(this.sent, snapshot.version);
     const buffered = this.pending;
-    this.pending = [];
-    for (const event of buffered.sort(byVersion)) this.accept(event);
+    this.pending = undefined;
+    if (buffered) for (const event of buffered.sort(byVersion)) this.accept(event);
     if (this.mode === 'live') this.sink.snapshotDelivered();
   }
 
   close(): void {
     if (this.mode === 'closed') return;
     this.mode = 'closed';
-    this.pending = [];
+    this.pending = undefined;
     this.clearGapTimer();
     this.sink.end();
   }
@@ -103,21 +124,26 @@ export class SessionFeed {
     if (this.mode !== 'live') return;
     if (!this.isNext(event)) {
       if (event.version > this.sent) {
-        this.pending.push(event);
+        (this.pending ??= []).push(event);
         this.armGapTimer();
       }
       return;
     }
     this.emit(event);
     // The event may have closed a gap: send what is now contiguous.
-    this.pending.sort(byVersion);
-    while (this.mode === 'live' && this.pending.length > 0) {
-      const next = this.pending[0];
-      if (this.isNext(next)) this.emit(this.pending.shift()!);
-      else if (next.version <= this.sent) this.pending.shift();
+    const pending = this.pending;
+    if (!pending) return;
+    pending.sort(byVersion);
+    while (this.mode === 'live' && pending.length > 0) {
+      const next = pending[0];
+      if (this.isNext(next)) this.emit(pending.shift()!);
+      else if (next.version <= this.sent) pending.shift();
       else break;
     }
-    if (this.pending.length === 0) this.clearGapTimer();
+    if (pending.length === 0) {
+      if (this.pending === pending) this.pending = undefined;
+      this.clearGapTimer();
+    }
   }
 
   /**
@@ -132,7 +158,7 @@ export class SessionFeed {
   }
 
   private emit(event: FeedEvent): void {
-    this.sink.send(event.data);
+    this.sink.send(this.append ? event.appendData : event.data);
     if (event.kind === 'gone') return this.close();
     this.sent = event.version;
   }
@@ -141,7 +167,7 @@ export class SessionFeed {
     if (this.gapTimer) return;
     this.gapTimer = setTimeout(() => {
       this.gapTimer = undefined;
-      if (this.mode === 'live' && this.pending.length > 0) this.sink.requestSnapshot();
+      if (this.mode === 'live' && this.pending?.length) this.sink.requestSnapshot();
     }, this.gapWaitMs);
     this.gapTimer.unref?.();
   }

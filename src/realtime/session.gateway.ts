@@ -21,12 +21,12 @@ export class SessionGateway implements OnGatewayInit, OnGatewayConnection, Befor
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  afterInit(): void {
-    this.connections.startLiveness();
+  afterInit(server: WsServer): void {
+    this.connections.startLiveness(server);
   }
 
   handleConnection(socket: WebSocket, request: IncomingMessage): void {
-    this.connections.open(socket, request);
+    this.connections.accept(socket, request);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Metrics } from '../common/metrics.js';
-import { sessionGoneFrame, sessionStateFrame } from '../events/session-events.js';
 import { mapSession } from '../sessions/session.dto.js';
 import { SessionRepository } from '../sessions/session.repository.js';
-import type { Snapshot } from './session-feed.js';
+import { Snapshot } from './snapshot.js';
 
 /**
- * Reads a session's committed state as the snapshot frame, in one SQL statement. Rejects
- * when the lookup fails. SESSION_LOOKUP_TIMEOUT_MS bounds each connection's wait for it
+ * Reads a session's committed state, in one SQL statement: the full state, whatever `since`
+ * the waiting connections asked for, so that connects with different `since` values share
+ * one read (each derives its delta from it: Snapshot.frame, changedSince). Rejects when the
+ * lookup fails. SESSION_LOOKUP_TIMEOUT_MS bounds each connection's wait for it
  * (SessionChannels), not the read itself, which others may still share.
  */
 @Injectable()
@@ -20,9 +21,7 @@ export class SnapshotReader {
   async read(owner: string, sessionId: string): Promise<Snapshot> {
     this.metrics.snapshotQueries++;
     const entity = await this.sessions.findWithInteractions(sessionId, owner);
-    if (!entity) return { version: 0, exists: false, data: frameBytes(sessionGoneFrame(sessionId)) };
-    const session = mapSession(entity);
-    return { version: session.version, exists: true, data: frameBytes(sessionStateFrame(session, true)) };
+    return new Snapshot(sessionId, entity ? mapSession(entity) : null);
   }
 }
 

@@ -2,6 +2,12 @@ import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import type { Observable } from 'rxjs';
 
+const log = new Logger('WebSocket');
+
+function onClientError(error: Error & { code?: string }): void {
+  log.warn(`client error: ${error.code ?? error.message}`);
+}
+
 /**
  * WsAdapter with the protocol's limits: frames over WS_MAX_PAYLOAD close the socket with
  * 1009 (the `ws` default would accept 100 MiB). Client frames are handled by
@@ -22,11 +28,13 @@ export class SyncWsAdapter extends WsAdapter {
 
   /** A client's protocol error (an oversized frame, say) is its problem: one warning line, no stack. */
   override bindErrorHandler(server: import('ws').WebSocketServer) {
-    const log = new Logger('WebSocket');
-    server.on('connection', (socket) => socket.on('error', (error: Error & { code?: string }) => log.warn(`client error: ${error.code ?? error.message}`)));
+    server.on('connection', (socket) => socket.on('error', onClientError));
     server.on('error', (error) => log.error({ err: error }, 'server error'));
     return server;
   }
+
+  /** The gateway has no disconnect handler (ClientConnection listens for the close): no closure per socket for it. */
+  override bindClientDisconnect(): void {}
 
   override bindMessageHandlers(_client: unknown, _handlers: unknown[], _transform: (data: unknown) => Observable<unknown>): void {}
 }

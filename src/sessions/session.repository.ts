@@ -93,9 +93,9 @@ export class SessionRepository {
    */
   async insertInteraction(sessionId: string, ownerId: string, id: string, promptMessage: string): Promise<VersionedInteraction | null> {
     const rows = await this.records<InteractionRow>(
-      `WITH bump AS (${BUMP_VERSION} RETURNING version)
-       INSERT INTO interactions (id, session_id, prompt_message, version)
-       SELECT $3, $1, $4, version FROM bump
+      `WITH bump AS (${BUMP_VERSION} RETURNING version, updated)
+       INSERT INTO interactions (id, session_id, prompt_message, version, created, updated)
+       SELECT $3, $1, $4, version, updated, updated FROM bump
        RETURNING ${INTERACTION_COLUMNS}`,
       [sessionId, ownerId, id, promptMessage],
     );
@@ -111,14 +111,14 @@ export class SessionRepository {
    */
   async updateInteraction(sessionId: string, ownerId: string, id: string, changes: InteractionChanges): Promise<VersionedInteraction | null> {
     const params: unknown[] = [sessionId, ownerId, id];
-    const set = ['updated = clock_timestamp()', 'version = bump.version'];
+    const set = ['updated = bump.updated', 'version = bump.version'];
     const param = (value: unknown) => `$${params.push(value)}`;
     if (changes.responseMessage !== undefined) set.push(`response_message = ${param(changes.responseMessage)}`);
     if (changes.append !== undefined) set.push(`response_message = interactions.response_message || ${param(changes.append)}`);
     if (changes.state !== undefined) set.push(`state = ${param(changes.state)}`);
     if (changes.error !== undefined) set.push(`error = ${param(changes.error)}`);
     const rows = await this.records<InteractionRow>(
-      `WITH bump AS (${BUMP_VERSION} AND EXISTS (SELECT 1 FROM interactions WHERE id = $3 AND session_id = $1) RETURNING version)
+      `WITH bump AS (${BUMP_VERSION} AND EXISTS (SELECT 1 FROM interactions WHERE id = $3 AND session_id = $1) RETURNING version, updated)
        UPDATE interactions SET ${set.join(', ')}
        FROM bump
        WHERE interactions.id = $3 AND interactions.session_id = $1
@@ -166,7 +166,11 @@ export class SessionRepository {
   }
 }
 
-/** Takes the next version of session $1 if owner $2 has it; the row lock it takes orders writers. */
+/**
+ * Takes the next version of session $1 if owner $2 has it; the row lock it takes orders writers.
+ * Its `updated` is the change's one timestamp: the interaction it changes takes the same, so
+ * a process that holds a session's state can advance it from the interaction's event alone.
+ */
 const BUMP_VERSION = 'UPDATE sessions SET version = version + 1, updated = clock_timestamp() WHERE id = $1 AND owner_id = $2';
 
 const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, version, created, updated';

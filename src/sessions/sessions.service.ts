@@ -1,5 +1,6 @@
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import type { AppendDelta } from '../events/session-events.js';
 import { SessionEventsPublisher } from '../events/session-events.publisher.js';
 import { UUID_PATTERN, type Interaction, type Session, type SessionList } from '../protocol/protocol.js';
 import { decodeCursor, encodeCursor } from './list-cursor.js';
@@ -88,7 +89,7 @@ export class SessionsService {
       throw isUuid(sessionId) && (await this.sessions.exists(sessionId, ownerId)) ? new NotFoundException('interaction not found') : sessionNotFound();
     }
     const interaction = mapInteraction(updated.interaction);
-    this.events.interactionChanged(ownerId, updated.version, interaction);
+    this.events.interactionChanged(ownerId, updated.version, interaction, appendDelta(changes));
     return interaction;
   }
 }
@@ -124,4 +125,13 @@ function validateInteractionChanges(changes: UpdateInteractionDto): void {
   if (changes.response_message !== undefined && changes.append !== undefined) {
     throw new BadRequestException(['response_message and append cannot be used together']);
   }
+}
+
+/** The delta of a PATCH with `append` (with `state`/`error` only when it held them); none otherwise. */
+function appendDelta(changes: UpdateInteractionDto): AppendDelta | undefined {
+  if (changes.append === undefined) return undefined;
+  const delta: AppendDelta = { append: changes.append };
+  if (changes.state !== undefined) delta.state = changes.state;
+  if (changes.error !== undefined) delta.error = changes.error;
+  return delta;
 }
