@@ -43,7 +43,7 @@ interface Probe {
   outside: string[];
   /** Mutations inside it (its text changing). */
   inside: number;
-  frames: { type: string; version?: number; snapshot?: boolean; since?: number }[];
+  frames: { type: string; version?: number; snapshot?: boolean; since?: number; size: number; appended?: number }[];
   urls: string[];
 }
 
@@ -96,8 +96,8 @@ describe('a streaming response in Chromium', () => {
           super(url, protocols);
           w.__probe.urls.push(String(url));
           this.addEventListener('message', (ev) => {
-            const { type, version, snapshot, since } = JSON.parse(ev.data as string);
-            w.__probe.frames.push({ type, version, snapshot, since });
+            const { type, version, snapshot, since, append } = JSON.parse(ev.data as string);
+            w.__probe.frames.push({ type, version, snapshot, since, size: (ev.data as string).length, appended: append?.length });
           });
         }
       };
@@ -211,6 +211,9 @@ describe('a streaming response in Chromium', () => {
     // Appends arrived as deltas, not as whole interactions: at least one per paced flush before the kill.
     expect(frames.filter((f) => f.type === 'interaction_append').length).toBeGreaterThanOrEqual(700 / 5);
     expect(frames.filter((f) => f.type === 'interaction_update')).toEqual([]);
+    // Each costs its chunk plus a bounded envelope, not the whole text so far.
+    const envelopes = frames.filter((f) => f.type === 'interaction_append').map((f) => f.size - f.appended!);
+    expect(Math.max(...envelopes)).toBeLessThanOrEqual(300);
   }, STREAM_TEST_TIMEOUT);
 
   it('leaves the view where it is once the reader has scrolled up', async () => {
