@@ -1,6 +1,8 @@
 // Builds the service (and the browser page) when a source is newer than the last build, so
 // `npm start` and `npm run cli` work from a fresh clone and stay fast afterwards. Build
 // output goes to stderr: stdout carries only what the service itself prints.
+// `--stamp` only records that the build is current (`npm run build` ends with it, so the
+// build that `npm test` makes counts too).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,10 +23,13 @@ function newest(path) {
   return max;
 }
 
-const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-const changed = Math.max(...inputs.map((input) => newest(join(root, input))));
-if (changed > built || !existsSync(join(root, 'dist', 'src', 'main.js')) || !existsSync(join(root, 'dist', 'agent', 'src', 'agent', 'demo-agent.js'))) {
-  const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
-  if (result.status !== 0) process.exit(result.status ?? 1);
+if (process.argv.includes('--stamp')) {
   writeFileSync(stamp, new Date().toISOString());
+} else {
+  const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
+  const changed = Math.max(...inputs.map((input) => newest(join(root, input))));
+  if (changed > built || !existsSync(join(root, 'dist', 'src', 'main.js')) || !existsSync(join(root, 'dist', 'agent', 'src', 'agent', 'demo-agent.js'))) {
+    const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
+    if (result.status !== 0) process.exit(result.status ?? 1);
+  }
 }

@@ -1,19 +1,21 @@
 import { BadRequestException, type INestApplication, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { Logger } from 'nestjs-pino';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { createLog, NestPinoLogger, type Pino } from './common/log.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { serveOpenApi } from './common/openapi.js';
+import { securityHeaders } from './common/security-headers.js';
 import { API_PREFIX } from './protocol/protocol.js';
 import { SyncWsAdapter } from './realtime/sync-ws.adapter.js';
 
 /** Builds the application exactly as it runs in production; tests call this too. */
-export async function createApp(config: AppConfig): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), { bufferLogs: true, bodyParser: false, abortOnError: false });
-  app.useLogger(app.get(Logger));
-  app.flushLogs();
+export async function createApp(config: AppConfig, log: Pino = createLog(config.logLevel)): Promise<INestApplication> {
+  // Nest's own lines (start-up, and its errors) go through pino from the first one on;
+  // nestjs-pino logs the requests, through the same pino.
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, log), { logger: new NestPinoLogger(log), bodyParser: false, abortOnError: false });
   app.useBodyParser('json', { limit: config.bodyLimit });
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
@@ -26,6 +28,8 @@ export async function createApp(config: AppConfig): Promise<INestApplication> {
   app.useGlobalFilters(new HttpErrorFilter());
   app.useWebSocketAdapter(new SyncWsAdapter(app, config.wsMaxPayload));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(securityHeaders());
+  serveOpenApi(app);
   return app;
 }
 

@@ -1,41 +1,72 @@
-import 'reflect-metadata';
-import { createApp } from './app.factory.js';
-import { ConfigError, loadConfig } from './config/app-config.js';
-import { EmbeddedDatabaseBusyError } from './database/embedded-database.js';
-import { NatsUnavailableError } from './events/nats-bus.js';
+// The service's entry point. Its static imports are only Node built-ins, pino and the config,
+// so the port opens as soon as Node itself has started; the application (NestJS, TypeORM,
+// NATS: most of the start-up time is loading them) is imported after that.
+import { createLog, type Pino } from './common/log.js';
+import { StartGate } from './common/start-gate.js';
+import { loadConfig } from './config/app-config.js';
 
-async function main(): Promise<void> {
+/** Errors whose message says all a user needs: logged without a stack trace. */
+const PLAIN_ERRORS = new Set(['ConfigError', 'EmbeddedDatabaseBusyError', 'NatsUnavailableError']);
+
+async function main(log: Pino): Promise<void> {
   const config = loadConfig();
-  const app = await createApp(config);
-  await app.listen(config.port, config.host);
-  const address = app.getHttpServer().address();
-  console.info(JSON.stringify({ level: 30, time: Date.now(), msg: 'listening', port: typeof address === 'object' ? address?.port : config.port, host: config.host, database: config.databaseUrl ? 'postgres' : 'embedded', bus: config.natsServers ? 'nats' : 'memory' }));
-
+  log.level = config.logLevel;
+  const gate = new StartGate();
+  let app: Awaited<ReturnType<typeof import('./app.factory.js').createApp>> | undefined;
   let stopping = false;
+  // Idempotent: Ctrl-C in a terminal reaches this process twice (from the terminal and
+  // forwarded by npm), and a second signal must not cut the graceful shutdown short.
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    log.info(`${signal}: shutting down`);
+    // No new connections from here on: they belong to another replica or the next process.
+    gate.close();
+    // Still starting: nobody is connected yet, and nothing half-done survives (migrations
+    // run in transactions).
+    if (!app) process.exit(0);
     // Clients get 1012 and reconnect to another replica or to the next process; whatever
     // happens, the process is gone within SHUTDOWN_TIMEOUT_MS.
     setTimeout(() => {
-      console.error(JSON.stringify({ level: 40, time: Date.now(), msg: `shutdown did not finish within ${config.shutdownTimeoutMs} ms; exiting` }));
+      log.warn(`shutdown did not finish within ${config.shutdownTimeoutMs} ms; exiting`);
       process.exit(0);
     }, config.shutdownTimeoutMs).unref();
-    console.info(JSON.stringify({ level: 30, time: Date.now(), msg: `${signal}: shutting down` }));
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(JSON.stringify({ level: 50, time: Date.now(), msg: 'shutdown failed', err: String(error) }));
+        log.error({ err: error }, 'shutdown failed');
         process.exit(0);
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+
+  const address = await gate.listen(config.port, config.host);
+  const listening = performance.now();
+  log.debug({ ...address }, 'listening; holding requests until ready');
+
+  try {
+    const { createApp } = await import('./app.factory.js');
+    const loaded = performance.now();
+    const created = await createApp(config, log);
+    await created.init();
+    app = created;
+    gate.admit(created.getHttpServer());
+    const ready = performance.now();
+    // Milliseconds since the process started, by phase: a slow start shows where it went.
+    const start_ms = { listening: Math.round(listening), modules: Math.round(loaded - listening), application: Math.round(ready - loaded), ready: Math.round(ready) };
+    log.info({ ...address, database: config.databaseUrl ? 'postgres' : 'embedded', bus: config.natsServers ? 'nats' : 'memory', start_ms }, 'ready');
+  } catch (error) {
+    gate.refuseHeld();
+    throw error;
+  }
 }
 
-main().catch((error: unknown) => {
-  const known = error instanceof ConfigError || error instanceof EmbeddedDatabaseBusyError || error instanceof NatsUnavailableError;
-  console.error(known ? `error: ${(error as Error).message}` : error);
+const log = createLog(process.env.LOG_LEVEL?.trim() || 'info');
+main(log).catch((error: unknown) => {
+  const plain = error instanceof Error && PLAIN_ERRORS.has(error.constructor.name);
+  if (plain) log.fatal(`error: ${(error as Error).message}`);
+  else log.fatal({ err: error }, 'start-up failed');
   process.exit(1);
 });

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { normalizeOrigin } from '../auth/origin-policy.js';
 
 /** Every setting of the service, read and validated once at start (see .env.example). */
 export interface AppConfig {
@@ -27,6 +28,19 @@ export interface AppConfig {
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
   authCacheTtlMs: number;
+  /**
+   * Origins allowed to make cookie-authenticated requests, normalized (`scheme://host[:port]`,
+   * lowercase); undefined means same-origin (the Origin's host equals the Host header).
+   */
+  allowedOrigins: string[] | undefined;
+  /** REST requests per second per API key, and the burst above it (0 = no limit). */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** Requests per second per client address that carry no valid key, and the burst. */
+  rateLimitIpPerSecond: number;
+  rateLimitIpBurst: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -87,6 +101,24 @@ function natsServers(env: Env): string[] | undefined {
   });
 }
 
+function origins(env: Env): string[] | undefined {
+  const value = raw(env, 'ALLOWED_ORIGINS');
+  if (value === undefined) return undefined;
+  return value.split(',').map((part, index) => {
+    const origin = normalizeOrigin(part.trim());
+    if (!origin) throw new ConfigError(`ALLOWED_ORIGINS entry ${index + 1} must be an origin like https://app.example.com[:port] (no path), got "${part.trim()}"`);
+    return origin;
+  });
+}
+
+function token(env: Env, name: string): string | undefined {
+  const value = raw(env, name);
+  if (value !== undefined && (value.length < 16 || /\s/.test(value))) {
+    throw new ConfigError(`${name} must be at least 16 characters without spaces`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const logLevel = raw(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -113,6 +145,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     channelLingerMaxBytes: byteSize(env, 'CHANNEL_LINGER_MAX_BYTES', 64 * 1024 * 1024),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    allowedOrigins: origins(env),
+    // High enough that one agent key streaming appends, the benchmark and the test suites
+    // never meet it; low enough that a runaway client cannot monopolize the service.
+    rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 10_000, 0, 10_000_000),
+    rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 20_000, 1, 10_000_000),
+    rateLimitIpPerSecond: integer(env, 'RATE_LIMIT_IP_PER_SECOND', 100, 0, 10_000_000),
+    rateLimitIpBurst: integer(env, 'RATE_LIMIT_IP_BURST', 1000, 1, 10_000_000),
+    metricsToken: token(env, 'METRICS_TOKEN'),
     logLevel,
   };
   return Object.freeze(config);

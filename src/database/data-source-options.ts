@@ -6,11 +6,12 @@ import { InteractionEntity } from '../sessions/interaction.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { InteractionVersion1764500000000 } from './migrations/1764500000000-interaction-version.js';
+import { AdminAndKeyRevocation1764600000000 } from './migrations/1764600000000-admin-and-key-revocation.js';
 import { EmbeddedDatabase } from './embedded-database.js';
 import { StatementCounter } from './statement-counter.js';
 
 export const ENTITIES = [UserEntity, ApiKeyEntity, SessionEntity, InteractionEntity];
-export const MIGRATIONS = [InitialSchema1764000000000, InteractionVersion1764500000000];
+export const MIGRATIONS = [InitialSchema1764000000000, InteractionVersion1764500000000, AdminAndKeyRevocation1764600000000];
 
 /**
  * The one description of the database, shared by the service, the CLI and ormconfig.ts.

@@ -52,6 +52,8 @@ function onClose(this: WebSocket): void {
  */
 export class ClientConnection implements ChannelMember, FeedSink {
   owner = '';
+  /** The API key this socket was opened with: its revocation closes the socket (4401). */
+  keyId = '';
   sessionId = '';
   feed!: SessionFeed;
   /** Pinged, and no pong since. */
@@ -107,7 +109,7 @@ export class ClientConnection implements ChannelMember, FeedSink {
   }
 
   requestSnapshot(): void {
-    this.host.channels.resync(this);
+    this.host.channels.resync(this, 'gap');
   }
 
   /**

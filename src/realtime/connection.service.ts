@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { AuthService } from '../auth/auth.service.js';
+import { AuthService, type AuthVerdict } from '../auth/auth.service.js';
+import { KeyRevocations } from '../auth/key-revocations.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { withTimeout } from '../common/with-timeout.js';
@@ -23,13 +24,23 @@ export class ConnectionService implements ConnectionHost {
   private open = 0;
   private stopping = false;
   private livenessTimer?: NodeJS.Timeout;
+  /** The gateway's server, whose `clients` are the open sockets (set by startLiveness at init). */
+  private server?: WebSocketServer;
 
   constructor(
     private readonly auth: AuthService,
     readonly channels: SessionChannels,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    revocations: KeyRevocations,
+  ) {
+    revocations.onRevoked((keyId) => {
+      for (const socket of this.server?.clients ?? []) {
+        const connection = connectionOf(socket);
+        if (connection?.keyId === keyId) connection.close(CloseCode.Unauthorized, 'API key revoked');
+      }
+    });
+  }
 
   accept(socket: WebSocket, request: IncomingMessage): void {
     const connection = new ClientConnection(socket, this);
@@ -54,14 +65,18 @@ export class ConnectionService implements ConnectionHost {
   }
 
   private async admit(connection: ClientConnection, request: IncomingMessage): Promise<void> {
-    let owner: string | null;
+    let verdict: AuthVerdict;
     try {
-      owner = await withTimeout(this.auth.authenticate(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
+      verdict = await withTimeout(this.auth.check(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
     } catch (error) {
       this.log.warn({ err: error }, 'key lookup failed');
       return connection.unavailable();
     }
-    if (!owner) return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    if (verdict.status === 'invalid') return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    if (verdict.status === 'origin') return connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+    const owner = verdict.principal.userId;
+    // Remembered so that revoking the key closes this socket (see the constructor).
+    connection.keyId = verdict.principal.keyId;
     const params = parseConnectParams(request.url);
     if ('error' in params) return connection.close(CloseCode.BadSessionId, params.error);
     // No await between this check and join(): a socket that closed is never left in a channel.
@@ -77,6 +92,7 @@ export class ConnectionService implements ConnectionHost {
    * hold its socket (and its share of a subscription) forever.
    */
   startLiveness(server: WebSocketServer): void {
+    this.server = server;
     this.livenessTimer = setInterval(() => {
       const pinged: ClientConnection[] = [];
       for (const socket of server.clients) {

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsString, Length, MaxLength, MinLength, ValidateIf } from 'class-validator';
 import { INTERACTION_STATES, type Interaction, type InteractionState, type Session, type SessionSummary } from '../protocol/protocol.js';
 import type { InteractionEntity } from './interaction.entity.js';
@@ -13,31 +14,37 @@ export const LIST_LIMIT_DEFAULT = 50;
 const Present = () => ValidateIf((_object, value) => value !== undefined);
 
 export class SessionNameDto {
+  @ApiProperty({ minLength: 1, maxLength: SESSION_NAME_MAX })
   @IsString()
   @Length(1, SESSION_NAME_MAX)
   name: string;
 }
 
 export class CreateInteractionDto {
+  @ApiProperty({ minLength: 1, maxLength: PROMPT_MAX })
   @IsString()
   @Length(1, PROMPT_MAX)
   prompt_message: string;
 }
 
 export class UpdateInteractionDto {
+  @ApiPropertyOptional({ description: 'Replaces the response; not together with `append`.' })
   @Present()
   @IsString()
   response_message?: string;
 
+  @ApiPropertyOptional({ minLength: 1, description: 'Added to `response_message` atomically; not together with `response_message`.' })
   @Present()
   @IsString()
   @MinLength(1)
   append?: string;
 
+  @ApiPropertyOptional({ enum: INTERACTION_STATES })
   @Present()
   @IsIn(INTERACTION_STATES)
   state?: InteractionState;
 
+  @ApiPropertyOptional({ maxLength: ERROR_MAX })
   @Present()
   @IsString()
   @MaxLength(ERROR_MAX)

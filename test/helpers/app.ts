@@ -25,7 +25,9 @@ export class TestApp {
   static async start(env: Record<string, string> = {}, database?: TestDatabase): Promise<TestApp> {
     const db = database ?? (await createTestDatabase());
     const config = loadConfig({
-      LOG_LEVEL: 'warn',
+      // Quiet unless asked: a test's failure message says what went wrong; TEST_LOG_LEVEL
+      // shows the application's own lines when that is not enough.
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
       ...db.env,
       ...env,
