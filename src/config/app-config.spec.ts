@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       databaseUrl: undefined,
       natsServers: undefined,
       bodyLimit: 1024 * 1024,
+      responseMaxBytes: 1024 * 1024,
       shutdownTimeoutMs: 10_000,
       sessionLookupTimeoutMs: 2000,
       wsMaxPayload: 64 * 1024,
@@ -33,6 +34,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ BODY_LIMIT: '2mb', WS_MAX_PAYLOAD: '16kb', NATS_URL: 'nats://a:4222, nats://b:4222' });
     expect(config.bodyLimit).toBe(2 * 1024 * 1024);
     expect(config.wsMaxPayload).toBe(16 * 1024);
+    expect(loadConfig({ RESPONSE_MAX_BYTES: '100kb' }).responseMaxBytes).toBe(100 * 1024);
     expect(config.natsServers).toEqual(['nats://a:4222', 'nats://b:4222']);
   });
 
@@ -42,6 +44,8 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'not a url'],
     ['NATS_URL', 'nats://a:4222,,nats://b'],
     ['BODY_LIMIT', '10 parsecs'],
+    ['RESPONSE_MAX_BYTES', '0'],
+    ['RESPONSE_MAX_BYTES', '2048mb'],
     ['ALLOWED_ORIGINS', 'https://a.example.com/path'],
     ['ALLOWED_ORIGINS', 'https://a.example.com,,https://b.example.com'],
     ['RATE_LIMIT_PER_SECOND', '-1'],

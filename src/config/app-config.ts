@@ -12,6 +12,8 @@ export interface AppConfig {
   dataDir: string;
   databasePoolSize: number;
   bodyLimit: number;
+  /** Largest `response_message` of an interaction, in UTF-8 bytes; appends past it are refused. */
+  responseMaxBytes: number;
   shutdownTimeoutMs: number;
   sessionLookupTimeoutMs: number;
   wsMaxPayload: number;
@@ -65,7 +67,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(value);
 }
 
-function byteSize(env: Env, name: string, fallback: number): number {
+function byteSize(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const match = /^(\d+)\s*([a-z]*)$/i.exec(value);
@@ -73,8 +75,14 @@ function byteSize(env: Env, name: string, fallback: number): number {
   if (!match || unit === undefined || Number(match[1]) * unit < 1) {
     throw new ConfigError(`${name} must be a positive size in bytes, optionally with kb or mb, got "${value}"`);
   }
+  if (Number(match[1]) * unit > max) {
+    throw new ConfigError(`${name} must be at most ${max} bytes, got "${value}"`);
+  }
   return Number(match[1]) * unit;
 }
+
+/** PostgreSQL keeps a text value up to 1 GB; a cap above it could never be reached. */
+const RESPONSE_MAX_BYTES_CEILING = 1024 ** 3 - 1;
 
 function url(env: Env, name: string, schemes: string[]): string | undefined {
   const value = raw(env, name);
@@ -134,6 +142,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
+    responseMaxBytes: byteSize(env, 'RESPONSE_MAX_BYTES', 1024 * 1024, RESPONSE_MAX_BYTES_CEILING),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     sessionLookupTimeoutMs: integer(env, 'SESSION_LOOKUP_TIMEOUT_MS', 2000, 1, 600_000),
     wsMaxPayload: byteSize(env, 'WS_MAX_PAYLOAD', 64 * 1024),

@@ -1,6 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query, Res, UseFilters, UseGuards } from '@nestjs/common';
+import type { Response } from 'express';
 import {
   ApiBearerAuth,
+  ApiBody,
   ApiCookieAuth,
   ApiCreatedResponse,
   ApiExtraModels,
@@ -16,7 +18,9 @@ import { InteractionDto, MinimalInteractionDto, SessionDto, SessionListDto } fro
 import { ApiKeyGuard } from '../auth/api-key.guard.js';
 import { CurrentUser } from '../auth/current-user.decorator.js';
 import type { Interaction, Session, SessionList } from '../protocol/protocol.js';
-import { CreateInteractionDto, SessionNameDto, UpdateInteractionDto } from './session.dto.js';
+import { AppendConflictFilter } from './append-conflict.filter.js';
+import { PREFERENCE_APPLIED_MINIMAL, prefersMinimalReturn } from './prefer.js';
+import { CreateInteractionDto, mapInteractionMinimal, SessionNameDto, UpdateInteractionDto, type InteractionMinimal } from './session.dto.js';
 import { SessionsService } from './sessions.service.js';
 
 @ApiTags('sessions')
@@ -71,20 +75,38 @@ export class SessionsController {
   @ApiHeader({ name: 'Prefer', required: false, description: '`return=minimal`: answer `{id, session_id, version}` only (with `Preference-Applied`).' })
   @ApiCreatedResponse({ description: 'The Interaction (`state: "waiting"`), or the minimal body with `Prefer: return=minimal`. Publishes `interaction_update`.', schema: { oneOf: [{ $ref: getSchemaPath(InteractionDto) }, { $ref: getSchemaPath(MinimalInteractionDto) }] } })
   @ApiErrors(400, 404, 413)
-  addInteraction(@CurrentUser() user: string, @Param('id') id: string, @Body() body: CreateInteractionDto): Promise<Interaction> {
-    return this.sessions.addInteraction(user, id, body.prompt_message);
+  async addInteraction(
+    @CurrentUser() user: string,
+    @Param('id') id: string,
+    @Body() body: CreateInteractionDto,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<Interaction | InteractionMinimal> {
+    return answer(await this.sessions.addInteraction(user, id, body.prompt_message), prefer, response);
   }
 
   @Patch(':id/interactions/:iid')
+  @UseFilters(AppendConflictFilter)
+  @ApiBody({ type: UpdateInteractionDto })
   @ApiHeader({ name: 'Prefer', required: false, description: '`return=minimal`: answer `{id, session_id, version}` only (with `Preference-Applied`).' })
   @ApiOkResponse({ description: 'The Interaction, or the minimal body with `Prefer: return=minimal`. Publishes `interaction_update` (and `interaction_append` to `delta=append` sockets).', schema: { oneOf: [{ $ref: getSchemaPath(InteractionDto) }, { $ref: getSchemaPath(MinimalInteractionDto) }] } })
   @ApiErrors(400, 404, 409, 413)
-  updateInteraction(
+  async updateInteraction(
     @CurrentUser() user: string,
     @Param('id') id: string,
     @Param('iid') iid: string,
-    @Body() body: UpdateInteractionDto,
-  ): Promise<Interaction> {
-    return this.sessions.updateInteraction(user, id, iid, body);
+    // Judged by parseInteractionPatch, not by the global ValidationPipe: this is the hot path.
+    @Body() body: unknown,
+    @Headers('prefer') prefer: string | undefined,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<Interaction | InteractionMinimal> {
+    return answer(await this.sessions.updateInteraction(user, id, iid, body), prefer, response);
   }
+}
+
+/** `Prefer: return=minimal` (RFC 7240): the ids and the new version instead of the whole text. */
+function answer(interaction: Interaction, prefer: string | undefined, response: Response): Interaction | InteractionMinimal {
+  if (!prefersMinimalReturn(prefer)) return interaction;
+  response.setHeader('Preference-Applied', PREFERENCE_APPLIED_MINIMAL);
+  return mapInteractionMinimal(interaction);
 }
