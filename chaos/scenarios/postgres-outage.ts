@@ -90,7 +90,7 @@ export const postgresOutage: Scenario = {
         guarantees.check(rest.length > 0 && bad.length === 0, `${mode}: ${bad.length} of ${rest.length} REST calls were not a JSON 503 with Retry-After (${bad.slice(0, 3).map((r) => `${r.what} → ${r.status}`).join(', ')})`);
         guarantees.check(slow.length === 0, `${mode}: ${slow.length} REST calls took longer than ${REST_BOUND_MS} ms (slowest ${Math.max(...rest.map((r) => r.ms))} ms)`);
         // A connect may also be served a snapshot read shortly before the outage, still shared
-        // (SNAPSHOT_SHARE_MS) because nothing changed since: correct data, so allowed; but
+        // (the state kept for the session, CHANNEL_LINGER_MS) because nothing changed since: correct data, so allowed; but
         // only at the database's version.
         const outageVersions = await stack.versionsIfReachable(sessions.map((s) => s.id));
         const shared = connects.filter((c) => c.snapshotVersion !== undefined);
