@@ -4,6 +4,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { keepServingOnAcceptErrors } from './common/accept-errors.js';
+import { jsonBodyGuard } from './common/json-body-guard.js';
 import { createLog, NestPinoLogger, type Pino } from './common/log.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { jsonBody } from './common/json-body.js';
@@ -18,6 +20,7 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   // nestjs-pino logs the requests, through the same pino.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, log), { logger: new NestPinoLogger(log), bodyParser: false, abortOnError: false });
   app.use(jsonBody(config.bodyLimit));
+  app.use(jsonBodyGuard());
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({
@@ -31,6 +34,7 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   app.getHttpAdapter().getInstance().disable('x-powered-by');
   app.use(securityHeaders());
   serveOpenApi(app);
+  keepServingOnAcceptErrors(app.getHttpServer(), (message) => log.warn({ context: 'Http' }, message));
   return app;
 }
 

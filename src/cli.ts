@@ -3,7 +3,7 @@ import { HttpException, Logger } from '@nestjs/common';
 import { createLog, NestPinoLogger } from './common/log.js';
 import { DataSource } from 'typeorm';
 import { ConfigError, loadConfig } from './config/app-config.js';
-import { resolveDataSourceOptions } from './database/data-source-options.js';
+import { resolveDataSourceOptions, withoutTimeouts } from './database/data-source-options.js';
 import { EmbeddedDatabase, EmbeddedDatabaseBusyError } from './database/embedded-database.js';
 import { runMigrations } from './database/migrate.js';
 import { UsersRepository } from './users/users.repository.js';
@@ -59,7 +59,7 @@ async function main(args: string[]): Promise<number> {
   if (args[0] === 'users') validateUserName(args[2]);
   const config = loadConfig();
   const embedded = new EmbeddedDatabase();
-  const dataSource = new DataSource(await resolveDataSourceOptions(config, embedded));
+  const dataSource = new DataSource(withoutTimeouts(await resolveDataSourceOptions(config, embedded)));
   // Replicas learn of a revocation over NATS at once; without it, within AUTH_CACHE_TTL_MS.
   const bus = config.natsServers ? await NatsBus.connect(config.natsServers, `session-sync-cli:${process.pid}`) : new MemoryBus();
   try {

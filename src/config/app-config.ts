@@ -11,6 +11,10 @@ export interface AppConfig {
   natsServers: string[] | undefined;
   dataDir: string;
   databasePoolSize: number;
+  /** Bound on each database wait: acquiring a connection, and each statement (server- and client-side). */
+  databaseTimeoutMs: number;
+  /** Open WebSocket connections one API key may hold in this process (0 = no cap). */
+  wsMaxConnectionsPerKey: number;
   bodyLimit: number;
   /** Largest `response_message` of an interaction, in UTF-8 bytes; appends past it are refused. */
   responseMaxBytes: number;
@@ -29,6 +33,8 @@ export interface AppConfig {
   channelLingerMaxBytes: number;
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
+  /** How often followed sessions are checked for a change whose publisher died before publishing (0 disables). */
+  fastVersionCheckMs: number;
   authCacheTtlMs: number;
   /**
    * Origins allowed to make cookie-authenticated requests, normalized (`scheme://host[:port]`,
@@ -141,6 +147,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     natsServers: nats,
     dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    wsMaxConnectionsPerKey: integer(env, 'WS_MAX_CONNECTIONS_PER_KEY', 1000, 0, 10_000_000),
     bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
     responseMaxBytes: byteSize(env, 'RESPONSE_MAX_BYTES', 1024 * 1024, RESPONSE_MAX_BYTES_CEILING),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
@@ -153,6 +161,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     channelLingerMax: integer(env, 'CHANNEL_LINGER_MAX', 10_000, 0, 1_000_000),
     channelLingerMaxBytes: byteSize(env, 'CHANNEL_LINGER_MAX_BYTES', 64 * 1024 * 1024),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
+    // Only replicas can lose a change to a publisher's crash (see CrashWindowCheck).
+    fastVersionCheckMs: integer(env, 'FAST_VERSION_CHECK_MS', nats ? 700 : 0, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
     allowedOrigins: origins(env),
     // High enough that one agent key streaming appends, the benchmark and the test suites

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Metrics } from '../common/metrics.js';
+import { crashIfArmedAfterCommit } from '../common/fault-injection.js';
 import { sessionSubject, type Interaction, type Session, type VersionedEvent } from '../protocol/protocol.js';
 import { encodeChange } from './change-message.js';
 import { interactionFrame, sessionGoneFrame, sessionStateFrame, type AppendDelta } from './session-events.js';
@@ -48,6 +49,7 @@ export class SessionEventsPublisher {
   }
 
   private send(owner: string, sessionId: string, frame: VersionedEvent, delta?: AppendDelta): void {
+    crashIfArmedAfterCommit();
     this.bus.publish(sessionSubject(owner, sessionId), encodeChange(frame, delta));
   }
 }

@@ -135,6 +135,13 @@ export class ClientConnection implements ChannelMember, FeedSink {
     this.close(CloseCode.TryAgainLater, 'session lookup failed');
   }
 
+  /** Its API key holds WS_MAX_CONNECTIONS_PER_KEY connections here already: retryable error, then 1013. */
+  overQuota(limit: number): void {
+    if (!this.isOpen) return;
+    this.socket.send(errorFrame(ErrorCode.RateLimited, `this API key already holds ${limit} WebSocket connections to this server (WS_MAX_CONNECTIONS_PER_KEY); close some before opening more`, true), { binary: false });
+    this.close(CloseCode.TryAgainLater, 'too many connections for this API key');
+  }
+
   /** Something unexpected failed on the server: say so (retryable), then 1011. */
   fail(): void {
     if (!this.isOpen) return;

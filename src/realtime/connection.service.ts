@@ -9,6 +9,7 @@ import { withTimeout } from '../common/with-timeout.js';
 import { CloseCode } from '../protocol/protocol.js';
 import { ClientConnection, connectionOf, type ConnectionHost } from './client-connection.js';
 import { parseConnectParams } from './connect-params.js';
+import { ConnectionQuota } from './connection-quota.js';
 import { SessionChannels } from './session-channels.js';
 import { SessionFeed } from './session-feed.js';
 
@@ -24,6 +25,9 @@ export class ConnectionService implements ConnectionHost {
   private open = 0;
   private stopping = false;
   private livenessTimer?: NodeJS.Timeout;
+  private readonly quota: ConnectionQuota;
+  /** The quota slot each admitted connection holds, given back when it closes. */
+  private readonly quotaKeys = new WeakMap<ClientConnection, string>();
   /** The gateway's server, whose `clients` are the open sockets (set by startLiveness at init). */
   private server?: WebSocketServer;
 
@@ -34,6 +38,7 @@ export class ConnectionService implements ConnectionHost {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     revocations: KeyRevocations,
   ) {
+    this.quota = new ConnectionQuota(config.wsMaxConnectionsPerKey);
     revocations.onRevoked((keyId) => {
       for (const socket of this.server?.clients ?? []) {
         const connection = connectionOf(socket);
@@ -56,6 +61,8 @@ export class ConnectionService implements ConnectionHost {
   connectionClosed(connection: ClientConnection): void {
     this.open--;
     this.metrics.wsConnections--;
+    const quotaKey = this.quotaKeys.get(connection);
+    if (quotaKey !== undefined) this.quota.release(quotaKey);
     if (connection.joined) connection.feed.close();
     this.channels.leave(connection);
   }
@@ -77,6 +84,10 @@ export class ConnectionService implements ConnectionHost {
     const owner = verdict.principal.userId;
     // Remembered so that revoking the key closes this socket (see the constructor).
     connection.keyId = verdict.principal.keyId;
+    if (connection.isOpen) {
+      if (!this.quota.take(verdict.principal.keyId)) return connection.overQuota(this.quota.limit);
+      this.quotaKeys.set(connection, verdict.principal.keyId);
+    }
     const params = parseConnectParams(request.url);
     if ('error' in params) return connection.close(CloseCode.BadSessionId, params.error);
     // No await between this check and join(): a socket that closed is never left in a channel.
