@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { BodyRejected, findBodyProblem, jsonBodyGuard } from './json-body-guard.js';
+import fc from 'fast-check';
+import { BodyRejected, bodyIsClean, findBodyProblem, jsonBodyGuard } from './json-body-guard.js';
 
 function nested(depth: number): unknown {
   let value: unknown = 'leaf';
@@ -22,6 +23,19 @@ describe('findBodyProblem', () => {
     expect(findBodyProblem({ prompt_message: 'a\u0000b' })).toEqual({ field: 'prompt_message', message: 'prompt_message must not contain a NUL character (\\u0000)' });
     expect(findBodyProblem({ a: [{ b: '\u0000' }] })?.field).toBe('a[0].b');
     expect(findBodyProblem({ 'k\u0000': 1 })?.message).toMatch(/field names must not contain a NUL/);
+  });
+});
+
+describe('bodyIsClean', () => {
+  it('agrees with findBodyProblem on every body', () => {
+    const text = fc.string({ unit: fc.constantFrom('a', 'b', '\u0000', 'é') });
+    const body = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), fc.boolean(), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(text, tie('value'), { maxKeys: 3 })),
+    })).value;
+    fc.assert(fc.property(body, fc.integer({ min: 0, max: 4 }), (value, maxDepth) => bodyIsClean(value, maxDepth) === (findBodyProblem(value, maxDepth) === null)), { numRuns: 2000 });
+    expect(bodyIsClean(nested(31))).toBe(true);
+    expect(bodyIsClean(nested(100_000))).toBe(false);
+    expect(bodyIsClean(JSON.parse('{"__proto__":{"a":"\\u0000"}}'))).toBe(false);
   });
 });
 

@@ -36,6 +36,27 @@ export function findBodyProblem(body: unknown, maxDepth = JSON_MAX_DEPTH): BodyP
   return null;
 }
 
+/**
+ * Whether findBodyProblem would find nothing, without building what it needs to name a
+ * problem (paths, entry lists, a work stack): every write pays this check, a streaming
+ * writer thousands of times a second, and nearly every body is clean. Recursion is bounded
+ * by `maxDepth`: it stops at the first object at that depth.
+ */
+export function bodyIsClean(value: unknown, maxDepth = JSON_MAX_DEPTH, depth = 0): boolean {
+  if (typeof value === 'string') return !value.includes('\u0000');
+  if (typeof value !== 'object' || value === null) return true;
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!bodyIsClean(value[i], maxDepth, depth + 1)) return false;
+    return true;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (key.includes('\u0000') || !bodyIsClean((value as Record<string, unknown>)[key], maxDepth, depth + 1)) return false;
+  }
+  return true;
+}
+
 /** An error the HTTP error filter answers with its status and message. */
 export class BodyRejected extends Error {
   constructor(
@@ -65,7 +86,7 @@ export function jsonBodyGuard(maxDepth = JSON_MAX_DEPTH) {
       request.body = {};
       return next();
     }
-    const problem = findBodyProblem(request.body, maxDepth);
+    const problem = bodyIsClean(request.body, maxDepth) ? null : findBodyProblem(request.body, maxDepth);
     next(problem ? new BodyRejected(400, problem.message) : undefined);
   };
 }
