@@ -128,15 +128,22 @@ describe('writes made for streaming', () => {
       expect((await fx.user.getSession(session.id)).version).toBe(2);
     });
 
-    it('answers a missing or non-JSON body with 400, and malformed ids with 404 whatever the body', async () => {
+    it('answers a missing, non-object or non-JSON body with 400 or 415, and malformed ids with 404 whatever the JSON body', async () => {
       const { session, interaction } = await fresh();
       const raw = (path: string, init: RequestInit) => fetch(`${fx.user.baseUrl}/api/v1${path}`, { method: 'PATCH', ...init, headers: { authorization: `Bearer ${fx.user.key}`, ...init.headers } });
-      for (const init of [{}, { body: 'x', headers: { 'content-type': 'text/plain' } }, { body: '[1]', headers: { 'content-type': 'application/json' } }]) {
+      // A missing body reads as {} (the body guard), so the route names the fields it needs.
+      const cases: [RequestInit, number, RegExp, number][] = [
+        [{}, 400, /^body must contain at least one of/, 404],
+        [{ body: '[1]', headers: { 'content-type': 'application/json' } }, 400, /^body must be a JSON object/, 404],
+        // Refused before routing: not JSON, whatever the ids.
+        [{ body: 'x', headers: { 'content-type': 'text/plain' } }, 415, /Content-Type/, 415],
+      ];
+      for (const [init, status, message, malformedStatus] of cases) {
         const reply = await raw(`/sessions/${session.id}/interactions/${interaction.id}`, init);
-        expect(reply.status).toBe(400);
-        expect(await reply.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: [expect.stringMatching(/^body must be a JSON object/)] });
+        expect(reply.status).toBe(status);
+        expect([(await reply.json()).message].flat().join('; ')).toMatch(message);
         const malformed = await raw(`/sessions/nope/interactions/nope`, init);
-        expect(malformed.status).toBe(404);
+        expect(malformed.status).toBe(malformedStatus);
       }
       expect((await fx.user.getSession(session.id)).version).toBe(2);
     });
