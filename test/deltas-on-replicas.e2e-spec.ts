@@ -5,7 +5,7 @@ import type { Api } from './helpers/api.js';
 import { eventually } from './helpers/ports.js';
 import { Replicas } from './helpers/replicas.js';
 import type { ServiceProcess } from './helpers/service.js';
-import { historyOp, mergeDelta, type HistoryOp } from './helpers/session-history.js';
+import { historyOp, mergeDelta, writeOp } from './helpers/session-history.js';
 import { TestSocket } from './helpers/ws.js';
 
 interface ProcessMetrics {
@@ -83,19 +83,6 @@ describe('append deltas and kept states across replicas and restarts', () => {
     again.close();
   });
 
-  async function write(api: Api, sessionId: string, op: HistoryOp): Promise<void> {
-    const { interactions } = await api.getSession(sessionId);
-    if (op.kind === 'create') await api.addInteraction(sessionId, op.prompt);
-    else if (op.kind === 'rename') await api.renameSession(sessionId, op.name);
-    else if (interactions.length > 0) {
-      const target = interactions[op.target % interactions.length].id;
-      const body: Record<string, unknown> = op.kind === 'append' ? { append: op.text } : op.response !== undefined ? { response_message: op.response } : {};
-      if (op.state !== undefined) body.state = op.state;
-      if (op.error !== undefined) body.error = op.error;
-      if (Object.keys(body).length > 0) await api.updateInteraction(sessionId, target, body);
-    }
-  }
-
   it('serves from memory the database state, field for field, whichever replica wrote and whichever restarted', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -108,7 +95,7 @@ describe('append deltas and kept states across replicas and restarts', () => {
           follower.close();
           await follower.closed;
           for (const [op, writer, event] of steps) {
-            await write(writer === 'a' ? viaA : b.api(replicas.apiKey), session.id, op);
+            await writeOp(writer === 'a' ? viaA : b.api(replicas.apiKey), session.id, op);
             if (event === 'restart a') await restart('a');
             if (event === 'restart b') await restart('b');
           }
