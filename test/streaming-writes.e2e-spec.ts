@@ -128,22 +128,22 @@ describe('writes made for streaming', () => {
       expect((await fx.user.getSession(session.id)).version).toBe(2);
     });
 
-    it('answers a missing, non-object or non-JSON body with 400 or 415, and malformed ids with 404 whatever the JSON body', async () => {
+    it('answers a missing body or a JSON non-object with 400, a non-JSON body with 415, and malformed ids with 404 whatever the body', async () => {
       const { session, interaction } = await fresh();
       const raw = (path: string, init: RequestInit) => fetch(`${fx.user.baseUrl}/api/v1${path}`, { method: 'PATCH', ...init, headers: { authorization: `Bearer ${fx.user.key}`, ...init.headers } });
-      // A missing body reads as {} (the body guard), so the route names the fields it needs.
-      const cases: [RequestInit, number, RegExp, number][] = [
-        [{}, 400, /^body must contain at least one of/, 404],
-        [{ body: '[1]', headers: { 'content-type': 'application/json' } }, 400, /^body must be a JSON object/, 404],
-        // Refused before routing: not JSON, whatever the ids.
-        [{ body: 'x', headers: { 'content-type': 'text/plain' } }, 415, /Content-Type/, 415],
+      const cases: [RequestInit, number, string, RegExp][] = [
+        [{}, 400, 'Bad Request', /^body must contain at least one of response_message, append, state, error/],
+        [{ body: '[1]', headers: { 'content-type': 'application/json' } }, 400, 'Bad Request', /^body must be a JSON object/],
+        [{ body: 'x', headers: { 'content-type': 'text/plain' } }, 415, 'Unsupported Media Type', /Content-Type/],
       ];
-      for (const [init, status, message, malformedStatus] of cases) {
+      for (const [init, status, error, message] of cases) {
         const reply = await raw(`/sessions/${session.id}/interactions/${interaction.id}`, init);
         expect(reply.status).toBe(status);
-        expect([(await reply.json()).message].flat().join('; ')).toMatch(message);
+        const body = (await reply.json()) as { statusCode: number; error: string; message: string | string[] };
+        expect(body).toEqual({ statusCode: status, error, message: expect.anything() });
+        expect([body.message].flat().join('; ')).toMatch(message);
         const malformed = await raw(`/sessions/nope/interactions/nope`, init);
-        expect(malformed.status).toBe(malformedStatus);
+        expect(malformed.status).toBe(404);
       }
       expect((await fx.user.getSession(session.id)).version).toBe(2);
     });
