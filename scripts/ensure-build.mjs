@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const stamp = join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'web', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'];
+const inputs = ['src', 'web', 'ormconfig.ts', 'tsconfig.json', 'tsconfig.build.json', 'tsconfig.agent.json', 'package-lock.json'];
 
 function newest(path) {
   if (!existsSync(path)) return 0;
@@ -28,7 +28,7 @@ if (process.argv.includes('--stamp')) {
 } else {
   const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
   const changed = Math.max(...inputs.map((input) => newest(join(root, input))));
-  if (changed > built || !['src/main.js', 'server/main.js'].every((file) => existsSync(join(root, 'dist', file)))) {
+  if (changed > built || !['src/main.js', 'server/main.js', 'agent/src/agent/demo-agent.js'].every((file) => existsSync(join(root, 'dist', file)))) {
     const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
     if (result.status !== 0) process.exit(result.status ?? 1);
   }

@@ -4,8 +4,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
+import { keepServingOnAcceptErrors } from './common/accept-errors.js';
+import { jsonBodyGuard } from './common/json-body-guard.js';
 import { createLog, NestPinoLogger, type Pino } from './common/log.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
+import { serveOpenApi } from './common/openapi.js';
+import { securityHeaders } from './common/security-headers.js';
 import { API_PREFIX } from './protocol/protocol.js';
 import { SyncWsAdapter } from './realtime/sync-ws.adapter.js';
 
@@ -15,6 +19,7 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   // nestjs-pino logs the requests, through the same pino.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, log), { logger: new NestPinoLogger(log), bodyParser: false, abortOnError: false });
   app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(jsonBodyGuard());
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
     new ValidationPipe({
@@ -26,6 +31,9 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   app.useGlobalFilters(new HttpErrorFilter());
   app.useWebSocketAdapter(new SyncWsAdapter(app, config.wsMaxPayload));
   app.getHttpAdapter().getInstance().disable('x-powered-by');
+  app.use(securityHeaders());
+  serveOpenApi(app);
+  keepServingOnAcceptErrors(app.getHttpServer(), (message) => log.warn({ context: 'Http' }, message));
   return app;
 }
 

@@ -1,4 +1,4 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Module, RequestMethod } from '@nestjs/common';
 import { ServeStaticModule } from '@nestjs/serve-static';
 import { LoggerModule } from 'nestjs-pino';
 import type { AppConfig } from './config/app-config.js';
@@ -6,6 +6,8 @@ import type { Pino } from './common/log.js';
 import { ConfigModule } from './config/config.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { Metrics } from './common/metrics.js';
+import { MetricsController } from './common/metrics.controller.js';
+import { redactUrl } from './common/redact-url.js';
 import { webRoot } from './common/web-root.js';
 import { DatabaseModule } from './database/database.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -25,14 +27,22 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot({
+          // The streaming write path (PATCH of an interaction: thousands a second) skips the
+          // per-request logger when its lines could not be written anyway (level above debug):
+          // building it cost about a sixth of an append's CPU. Its unhandled errors are still
+          // logged by HttpErrorFilter.
+          exclude: ['debug', 'trace'].includes(config.logLevel) ? [] : [{ path: 'sessions/:id/interactions/:iid', method: RequestMethod.PATCH }],
           pinoHttp: {
             // The process's one logger (src/common/log.ts), so requests log in the same format.
             logger: log,
             // Requests are logged at debug: at info the log would be one line per API call.
             // A 503 from /readyz is an answer, not a failure.
             customLogLevel: (req, res, err) => ((err || res.statusCode >= 500) && !req.url?.startsWith('/readyz') ? 'error' : 'debug'),
+            // Keys never reach the log: no headers are serialized (Authorization, Cookie), the
+            // `access_token` query parameter is masked, and redact catches any later addition.
+            redact: { paths: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'], censor: '[redacted]' },
             serializers: {
-              req: (req: { method: string; url: string }) => ({ method: req.method, url: redactToken(req.url) }),
+              req: (req: { method: string; url: string }) => ({ method: req.method, url: redactUrl(req.url) }),
               res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
             },
           },
@@ -45,13 +55,9 @@ export class AppModule {
         RealtimeModule,
         ...(web ? [ServeStaticModule.forRoot({ rootPath: web, exclude: ['/api/{*path}'] })] : []),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [Metrics, FirstUser],
       exports: [Metrics],
     };
   }
-}
-
-function redactToken(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/g, '$1[redacted]');
 }

@@ -131,7 +131,9 @@ describe('CLI and start-up (real processes)', () => {
     const service = started(await ServiceProcess.start(db.env, undefined, EMBEDDED_FIRST_START_MS));
     const busy = run('cli', ['users', 'create', 'dave'], db.env);
     expect(busy.code).toBe(1);
-    expect(logged(busy.stderr, ERROR).join('\n')).toMatch(/in use by another process \(pid \d+\)\. Stop that process first/);
+    const busyMessage = logged(busy.stderr, ERROR).join('\n');
+    expect(busyMessage).toMatch(/in use by another process \(pid \d+\)\. Stop that process first/);
+    expect(busyMessage).toMatch(/While the service runs, manage users and keys through its REST API instead: POST \/api\/v1\/users/);
     expect(busy.stdout).toBe('');
     await service.stop('SIGTERM');
     const ok = run('cli', ['users', 'create', 'dave'], db.env);

@@ -149,6 +149,39 @@ describe('SessionClient against the real server', () => {
     ]);
   });
 
+  it('resumes with since: the reconnect gets only what changed, merged with the untouched interactions kept; appends arrive as deltas', async () => {
+    const created = await alice.createSession('resume');
+    const [one, two, three] = [await alice.addInteraction(created.id, 'one'), await alice.addInteraction(created.id, 'two'), await alice.addInteraction(created.id, 'three')];
+    const { client, sockets, received } = follow(app.baseUrl, created.id, alice.key, { minReconnectDelay: 1_000, maxReconnectDelay: 1_000, random: () => 0.999 });
+    await connected(client);
+    expect(client.getSnapshot().version).toBe(4);
+    const before = client.getSnapshot().session!;
+
+    sockets[0].terminate();
+    await eventually(() => client.state === SessionClientState.Reconnecting, 'reconnecting');
+    await alice.updateInteraction(created.id, two.id, { response_message: 'changed while away', state: 'complete' });
+    const four = await alice.addInteraction(created.id, 'four');
+    await eventually(() => sockets.length === 2 && client.state === SessionClientState.Connected, 'reconnected');
+
+    expect(new URL(sockets[1].url).searchParams.get('since')).toBe('4');
+    const resumeFrame = received.filter((f) => f.type === ServerEvent.SessionUpdate).at(-1) as Extract<ServerFrame, { type: 'session_update' }>;
+    expect(resumeFrame).toMatchObject({ since: 4, version: 6, snapshot: true });
+    expect(resumeFrame.session!.interactions.map((i) => i.id)).toEqual([two.id, four.id]);
+    const after = client.getSnapshot().session!;
+    expect(after).toEqual(await alice.getSession(created.id));
+    expect(after.interactions[0]).toBe(before.interactions[0]);
+    expect(after.interactions[2]).toBe(before.interactions[2]);
+    expect(after.interactions.map((i) => i.id)).toEqual([one.id, two.id, three.id, four.id]);
+
+    await alice.updateInteraction(created.id, three.id, { append: 'Hel' });
+    await alice.updateInteraction(created.id, three.id, { append: 'lo ✓', state: 'complete' });
+    await eventually(() => client.getSnapshot().version === 8, 'both appends applied');
+    expect(received.slice(-2).map((f) => f.type)).toEqual([ServerEvent.InteractionAppend, ServerEvent.InteractionAppend]);
+    const now = client.getSnapshot().session!;
+    expect(now.interactions[2]).toEqual((await alice.getSession(created.id)).interactions[2]);
+    expect(now.interactions[0]).toBe(before.interactions[0]);
+  });
+
   it.each([
     ['4400 for a malformed session id', 'not-a-uuid', 'alice', CloseCode.BadSessionId],
     ['4401 for a wrong key', 'new', 'sk_000000000000_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', CloseCode.Unauthorized],

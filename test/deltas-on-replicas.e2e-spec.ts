@@ -32,7 +32,7 @@ describe('append deltas and kept states across replicas and restarts', () => {
   afterAll(() => replicas?.dispose());
 
   const connect = (replica: ServiceProcess, sessionId: string, query = '') => TestSocket.connect(replica.wsBase, sessionId, replicas.apiKey, query);
-  const metrics = async (replica: ServiceProcess): Promise<ProcessMetrics> => (await fetch(`${replica.baseUrl}/metrics`)).json() as Promise<ProcessMetrics>;
+  const metrics = async (replica: ServiceProcess): Promise<ProcessMetrics> => (await fetch(`${replica.baseUrl}/metrics`, { headers: { accept: 'application/json' } })).json() as Promise<ProcessMetrics>;
 
   async function restart(which: 'a' | 'b'): Promise<void> {
     const old = which === 'a' ? a : b;

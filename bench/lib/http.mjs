@@ -3,10 +3,14 @@ import http from 'node:http';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-export function request(base, method, path, { body, token, timeoutMs = 15000 } = {}) {
+/**
+ * One request. Resolves with the status, the parsed JSON body (null when it is not JSON),
+ * the text, the response headers and the body's size in bytes (what the writer downloads).
+ */
+export function request(base, method, path, { body, token, timeoutMs = 15000, headers: extra } = {}) {
   const url = new URL(path, base);
   const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const headers = { accept: 'application/json' };
+  const headers = { accept: 'application/json', ...extra };
   if (data) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = data.length;
@@ -17,12 +21,13 @@ export function request(base, method, path, { body, token, timeoutMs = 15000 } =
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
+        const buf = Buffer.concat(chunks);
+        const text = buf.toString('utf8');
         let json = null;
         try {
           json = text ? JSON.parse(text) : null;
         } catch {}
-        resolve({ status: res.statusCode, json, text });
+        resolve({ status: res.statusCode, json, text, headers: res.headers, bytes: buf.length });
       });
       res.on('error', reject);
     });

@@ -3,6 +3,7 @@
 // shared clock (performance.timeOrigin + performance.now()), so a write timed in the
 // orchestrator and its delivery timed here can be subtracted.
 import { performance } from 'node:perf_hooks';
+import http from 'node:http';
 import WebSocket from 'ws';
 import { io as sioConnect } from 'socket.io-client';
 
@@ -43,6 +44,13 @@ class Client {
     this.url = url;
     this.sid = sid;
     this.reconnect = !!opts.reconnect;
+    // v1.1 resume: every reconnect asks for the changes after the last applied version.
+    this.resume = !!opts.resume;
+    this.bytes = 0;
+    this.bytesAfterMark = 0;
+    this.framesAfterMark = 0;
+    this.reacceptedAt = 0; // first session_update on a connection opened after the mark
+    this.sinceFrame = false; // that frame was a delta snapshot (carried `since`)
     this.version = 0;
     this.state = 'idle'; // connecting | open | gone | failed | closed
     this.attempts = 0;
@@ -69,7 +77,8 @@ class Client {
   openWs() {
     this.connStart = now();
     this.connects++;
-    const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: 30000 });
+    const url = this.resume && this.version > 0 ? `${this.url}&since=${this.version}` : this.url;
+    const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30000 });
     this.ws = ws;
     ws.on('message', (data) => this.onFrame(data, ws));
     ws.on('error', () => {});
@@ -128,7 +137,17 @@ class Client {
     const t = now();
     const f = peek(data);
     counters.messages++;
+    this.bytes += f.bytes;
+    const afterMark = stormMark && this.connStart >= stormMark;
+    if (afterMark) {
+      this.bytesAfterMark += f.bytes;
+      this.framesAfterMark++;
+    }
     if (f.type === 'session_update') {
+      if (afterMark && !this.reacceptedAt) {
+        this.reacceptedAt = t;
+        this.sinceFrame = hasSince(data);
+      }
       if (!this.tFirst) {
         this.tFirst = t;
         this.firstBytes = f.bytes;
@@ -146,7 +165,7 @@ class Client {
       }
       this.settleFirst();
       checkWaits();
-    } else if (f.type === 'interaction_update') {
+    } else if (f.type === 'interaction_update' || f.type === 'interaction_append') {
       counters.interactionUpdates++;
       if (!counters.firstRecv) counters.firstRecv = t;
       counters.lastRecv = t;
@@ -230,6 +249,14 @@ class Client {
 // the reply, never the figure.
 function checkWaits() {}
 
+/** Whether a session_update is a v1.1 delta snapshot: `"since":` at the frame's top level. */
+function hasSince(data) {
+  const s = typeof data === 'string' ? data : data.toString('latin1');
+  // The key sits outside `session` (which ends the frame in the service's field order) or
+  // before it; a string value cannot hold an unescaped `"since":`.
+  return s.includes('"since":');
+}
+
 function waitUntil(pred, timeoutMs) {
   return new Promise((resolve) => {
     const w = {
@@ -251,7 +278,7 @@ function waitUntil(pred, timeoutMs) {
 }
 
 async function openAll(specs, inflight, reconnect, timeoutMs) {
-  const list = specs.map((s) => new Client(s.kind, s.url, s.sid, { reconnect }));
+  const list = specs.map((s) => new Client(s.kind, s.url, s.sid, { reconnect, resume: s.resume }));
   let i = 0;
   const worker = async () => {
     while (i < list.length) {
@@ -275,6 +302,75 @@ function cpu() {
 const handlers = {
   async cpu() {
     return cpu();
+  },
+  // Appends kept in flight for `seconds` over `targets` ({sid, iid}), round-robin, as an
+  // agent fleet would: the write path at saturation. Latencies in ms, one per answered write.
+  async appendLoad(msg) {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: msg.inflight });
+    const base = { 'content-type': 'application/json', authorization: `Bearer ${msg.token}` };
+    if (msg.prefer) base.prefer = msg.prefer;
+    const url = new URL(msg.base);
+    const latencies = [];
+    const statuses = {};
+    let responseBytes = 0;
+    let next = 0;
+    const targets = msg.targets.map((t) => ({ ...t, busy: false }));
+    const textBytes = Buffer.byteLength(msg.text);
+    const c0 = cpu();
+    const start = now();
+    const end = start + msg.seconds * 1000;
+    // One append in flight per interaction, as a streaming agent does; with `offset`, each
+    // carries the length the writer knows (a 409 tells it the real one).
+    const one = (t) =>
+      new Promise((resolve) => {
+        const body = Buffer.from(JSON.stringify(msg.offset ? { append: msg.text, offset: t.length } : { append: msg.text }));
+        const t0 = now();
+        const req = http.request(
+          { host: url.hostname, port: url.port, method: 'PATCH', path: `/api/v1/sessions/${t.sid}/interactions/${t.iid}`, headers: { ...base, 'content-length': body.length }, agent },
+          (res) => {
+            const chunks = [];
+            res.on('data', (c) => {
+              responseBytes += c.length;
+              if (res.statusCode === 409) chunks.push(c);
+            });
+            res.on('end', () => {
+              statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+              if (res.statusCode === 200) {
+                latencies.push(now() - t0);
+                t.length += textBytes;
+              } else if (res.statusCode === 409) {
+                try {
+                  t.length = JSON.parse(Buffer.concat(chunks).toString()).offset;
+                } catch {}
+              }
+              resolve();
+            });
+          },
+        );
+        req.on('error', () => {
+          statuses.error = (statuses.error ?? 0) + 1;
+          resolve();
+        });
+        req.end(body);
+      });
+    await Promise.all(
+      Array.from({ length: msg.inflight }, async () => {
+        while (now() < end) {
+          const t = targets[next++ % targets.length];
+          if (t.busy) {
+            if (targets.every((x) => x.busy)) await new Promise((r) => setImmediate(r));
+            continue;
+          }
+          t.busy = true;
+          await one(t);
+          t.busy = false;
+        }
+      }),
+    );
+    const seconds = (now() - start) / 1000;
+    const c1 = cpu();
+    agent.destroy();
+    return { latencies, statuses, responseBytes, seconds, cpuMs: (c1.user - c0.user + c1.system - c0.system) / 1000, lengths: targets.map((t) => [t.iid, t.length]) };
   },
   async policy(msg) {
     reconnectPolicy = { ...reconnectPolicy, ...msg.policy };
@@ -329,8 +425,20 @@ const handlers = {
   },
   async mark(msg) {
     stormMark = msg.at ?? now();
-    for (const c of clients) c.syncedAt = 0;
+    for (const c of clients) {
+      c.connects = 0;
+      c.syncedAt = 0;
+      c.reacceptedAt = 0;
+      c.sinceFrame = false;
+      c.bytesAfterMark = 0;
+      c.framesAfterMark = 0;
+    }
     return stormMark;
+  },
+  // Whether held clients reconnect with `since` (the storm is run both ways on one pool).
+  async setResume(msg) {
+    for (const c of clients) c.resume = !!msg.on;
+    return clients.length;
   },
   async expect(msg) {
     expected = new Map(Object.entries(msg.versions));
@@ -350,6 +458,11 @@ const handlers = {
       stuck: clients.filter((c) => !settled(c)).length,
       rightState: clients.filter((c) => c.state === 'open' && expected?.get(c.sid) === c.version).length,
       syncTimes: clients.filter((c) => c.syncedAt).map((c) => c.syncedAt),
+      reacceptTimes: clients.filter((c) => c.reacceptedAt).map((c) => c.reacceptedAt),
+      reaccepted: clients.filter((c) => c.reacceptedAt).length,
+      sinceFrames: clients.filter((c) => c.sinceFrame).length,
+      bytesAfterMark: clients.map((c) => c.bytesAfterMark),
+      framesAfterMark: clients.reduce((a, c) => a + c.framesAfterMark, 0),
       connects: clients.reduce((a, c) => a + c.connects, 0),
     };
   },

@@ -1,6 +1,7 @@
 // results.md (tables) and results.svg (a hand-drawn bar chart) from results.json.
 import fs from 'node:fs';
 import path from 'node:path';
+import { goalRows } from './goals.mjs';
 
 const COLS = [
   ['service', 'service'],
@@ -32,8 +33,20 @@ function markdown(r) {
     '',
   );
   if (!T.service) lines.push('**The service was not measured in this run: only the peers.**', '');
+  lines.push(`Scenarios: ${(m.scenarios ?? []).join(', ')}.${m.metrics_format ? ` The service's /metrics was read as ${m.metrics_format === 'json' ? 'JSON' : 'Prometheus text'}.` : ''}`, '');
+
+  const goals = goalRows(r);
+  if (goals.length) {
+    lines.push('## Goals (issues 10 and 12)', '');
+    lines.push('Each figure of this run beside its goal and the figure the issue measured before the work ("today"). A quick run measures at smaller sizes than the goals name: the row says which.', '');
+    lines.push('| issue | figure | goal | today | this run | met |');
+    lines.push('|---|---|---|---|---|---|');
+    for (const g of goals) lines.push(`| ${g.issue} | ${g.figure} | ${g.goal} | ${g.today} | ${g.value} | ${g.met} |`);
+    lines.push('');
+  }
 
   // 1
+  if (COLS.some(([k]) => T[k]?.connect?.length)) {
   lines.push('## 1. Connect-to-state', '');
   lines.push(
     `From starting a WebSocket connect to holding the first \`session_update\`. Sessions of ${o['connect-sizes'].join(' and ')} interactions ` +
@@ -58,8 +71,15 @@ function markdown(r) {
     );
   }
   lines.push('');
+  }
+
+  connectKinds(lines, T.service?.connect_kinds);
+  resume(lines, T.service?.resume ?? T.ws?.resume, T.service?.resume ? T.ws?.resume : null);
+  streaming(lines, T.service?.streaming ?? T.ws?.streaming, T.service?.streaming ? T.ws?.streaming : null);
+  appendThroughput(lines, T.service?.append_throughput);
 
   // 2
+  if (COLS.some(([k]) => T[k]?.fanout?.length || T[k]?.spread)) {
   lines.push('## 2. Fan-out', '');
   lines.push(
     `One write (REST append of ${o['append-bytes']} B to an interaction) to its delivery at every subscriber, all deliveries pooled; ` +
@@ -100,44 +120,57 @@ function markdown(r) {
   const anySp = COLS.map(([k]) => sp(k)).find(Boolean);
   if (anySp) satRow(`${anySp.sessions} sessions × ${anySp.subscribers_per_session}, ${anySp.saturation?.writes_in_flight} writes in flight`, (k) => sp(k)?.saturation);
   lines.push('');
+  }
 
   // 3
-  lines.push('## 3. Restart storm', '');
   const st = (k) => T[k]?.storm;
-  const anySt = COLS.map(([k]) => st(k)).find(Boolean);
-  if (anySt) {
+  const ss = T.service?.storm_since;
+  const STORM_COLS = [
+    ...COLS.map(([k, l]) => [l, st(k)]),
+    [`service, ${ss?.interactions_per_session} interactions, v1 clients`, ss?.v1],
+    [`service, ${ss?.interactions_per_session} interactions, since clients`, ss?.since],
+  ].filter(([, x]) => x);
+  if (STORM_COLS.length) {
+    const anySt = STORM_COLS[0][1];
+    lines.push('## 3. Restart storm', '');
     lines.push(
-      `${anySt.clients} connected clients on ${anySt.sessions} sessions; one change committed to every session ` +
+      `${anySt.clients} connected clients on ${anySt.sessions} sessions of ${anySt.interactions_per_session ?? 1} interaction(s) (the storm-since columns: grown to ${ss?.interactions_per_session ?? 'n/a'}); one change committed to every session ` +
         `${anySt.changes_committed_while_down ? 'through a replica while the measured instance was down' : 'just before the stop'}; SIGTERM, wait for exit, start again. ` +
-        `Times are from the new process answering \`/readyz\` 200 until a client holds the database's current version on a new connection (negative: the client held it before \`/readyz\` said so). Reconnect policy: ${anySt.reconnect_policy}. ` +
-        `Peers keep state in memory, so a restart loses it: "right state" counts clients that end holding the version last committed.`,
+        `"start" is spawning the new process; "ready" is its first \`/readyz\` 200 (a negative time after ready: the client held the state before \`/readyz\` said so). ` +
+        `"Current" is holding the database's version on a new connection; "re-accepted" is holding any first frame on one, which is all a peer can give after losing its state, and the bare server's time for the start-to-current goal. ` +
+        `"since clients" reconnect with \`since\` = their last applied version (after the v1 storms, on the same pool). Reconnect policy: ${anySt.reconnect_policy}.`,
       '',
     );
-    lines.push('| | service | socket.io | ws |');
-    lines.push('|---|---|---|---|');
-    const row = (label, f) => lines.push(`| ${label} | ${COLS.map(([k]) => (st(k) ? v(f(st(k))) : 'n/a')).join(' | ')} |`);
+    lines.push(`| | ${STORM_COLS.map(([l]) => l).join(' | ')} |`);
+    lines.push(`|---|${STORM_COLS.map(() => '---|').join('')}`);
+    const row = (label, f) => lines.push(`| ${label} | ${STORM_COLS.map(([, s]) => v(f(s))).join(' | ')} |`);
     row('clients', (s) => s.clients);
     row('shutdown (SIGTERM to exit), ms', (s) => `${s.shutdown_ms} (exit ${s.exit_code ?? s.exit_signal})`);
     row('start to ready, ms', (s) => s.restart_to_ready_ms);
-    row('ready to every client synced, ms', (s) => s.all_synced_after_ready_ms);
-    row('start to every client synced, ms', (s) => s.all_synced_after_start_ms);
+    row('start to every client re-accepted, ms', (s) => s.all_reaccepted_after_start_ms);
+    row('start to every client current, ms', (s) => s.all_synced_after_start_ms);
+    row('ready to every client current, ms', (s) => s.all_synced_after_ready_ms);
     row('per client after ready, median / p99', (s) => mp(s.per_client_after_ready));
+    row('bytes received by all clients after the stop', (s) => s.bytes_received_after_stop);
+    row('bytes per client, median / max', (s) => (s.bytes_per_client?.n ? `${s.bytes_per_client.median} / ${s.bytes_per_client.max}` : 'n/a'));
+    row('first frames that were delta snapshots (`since`)', (s) => s.first_frames_with_since);
     row('clients with the right state', (s) => `${s.right_state} / ${s.clients}`);
     row('told the session is gone', (s) => s.told_session_gone);
     row('failed', (s) => s.failed);
     row('stuck (not settled in time)', (s) => s.stuck);
-    row('connect attempts', (s) => s.connect_attempts);
+    row('connect attempts after the stop', (s) => s.connect_attempts);
     row('clients already connected when /readyz answered 200', (s) => s.clients_connected_at_ready);
     row('SQL statements since the new process started / after ready', (s) => (s.sql_statements_since_start === null ? 'n/a' : `${s.sql_statements_since_start} / ${v(s.sql_statements_during_storm)}`));
     row('snapshot queries since the new process started / after ready', (s) => (s.snapshot_queries_since_start === null ? 'n/a' : `${s.snapshot_queries_since_start} / ${v(s.snapshot_queries_during_storm)}`));
     row('bus subscriptions at ready / peak / end', (s) => (s.bus_subscriptions_peak === null && s.bus_subscriptions_at_end === null ? 'n/a' : `${v(s.bus_subscriptions_at_ready)} / ${v(s.bus_subscriptions_peak)} / ${v(s.bus_subscriptions_at_end)}`));
     row('server CPU / generator CPU', (s) => `${v(s.server_cpu_percent, '%')} / ${v(s.generator_cpu?.percent_of_one_core, '%')}`);
     lines.push('');
-  } else lines.push('n/a', '');
+  }
 
   // 4
-  lines.push('## 4. Memory per idle connection', '');
   const me = (k) => T[k]?.memory;
+  if (COLS.some(([k]) => me(k))) {
+  lines.push('## 4. Memory per idle connection', '');
   lines.push('| | service | socket.io | ws |');
   lines.push('|---|---|---|---|');
   lines.push(`| idle connections | ${COLS.map(([k]) => v(me(k)?.connections)).join(' | ')} |`);
@@ -145,6 +178,7 @@ function markdown(r) {
   lines.push(`| heap per connection, KiB | ${COLS.map(([k]) => v(me(k)?.heap_per_connection_kib)).join(' | ')} |`);
   lines.push(`| RSS before → after, MiB | ${COLS.map(([k]) => (me(k) ? `${(me(k).rss_before_kib / 1024).toFixed(0)} → ${(me(k).rss_after_kib / 1024).toFixed(0)}` : 'n/a')).join(' | ')} |`);
   lines.push('');
+  }
 
   const errs = COLS.flatMap(([k, l]) => (T[k]?.errors ?? []).map((e) => `- ${l}: ${e}`));
   if (errs.length || r.notes.length) {
@@ -152,6 +186,97 @@ function markdown(r) {
   }
   lines.push('![chart](results.svg)', '');
   return lines.join('\n');
+}
+
+function connectKinds(lines, ck) {
+  if (!ck) return;
+  lines.push('## 1b. Connect-to-state by kind of session', '');
+  lines.push(
+    `Sequential connects to sessions of ${ck.interactions} interactions. Followed: another socket on the process follows the session. ` +
+      `Lingering: nobody does, the last socket left ${ck.linger_gap_ms} ms before. Cold: nobody has followed it on this process. ` +
+      `The bare server is a plain ws server sending one frame of the same size (${v(ck.floor?.floor_bytes)} B), started beside the service for this scenario.`,
+    '',
+  );
+  lines.push('| kind | median / p99 | × bare (median) | × bare (p99) | SQL / connect | snapshot queries / connect | server CPU | generator CPU |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const [kind, row] of Object.entries(ck.rows)) {
+    lines.push(
+      `| ${kind} | ${mp(row)} | ${v(row.ratio_to_floor, '×')} | ${v(row.p99_ratio_to_floor, '×')} | ${v(row.sql_statements_per_connect)} | ${v(row.snapshot_queries_per_connect)} | ${v(row.server_cpu_percent, '%')} | ${v(row.generator_cpu?.percent_of_one_core, '%')} |`,
+    );
+  }
+  if (ck.floor) lines.push(`| bare ws | ${mp(ck.floor)} | 1× | 1× | n/a | n/a | ${v(ck.floor.server_cpu_percent, '%')} | ${v(ck.floor.generator_cpu?.percent_of_one_core, '%')} |`);
+  lines.push('');
+}
+
+function resume(lines, rs, bare) {
+  if (!rs) return;
+  lines.push('## 1c. Resume: reconnect with and without `since`', '');
+  lines.push(
+    `A session of ${rs.interactions} interactions; a client held its state at version ${rs.since}, then one interaction changed. ` +
+      `Reconnects alternate with \`since=${rs.since}\` and without. ${rs.since_honoured ? `The delta held ${rs.interactions_in_first_frame_with_since} interaction(s)` : '**The service ignored `since`: both got the full snapshot**'}; ` +
+      `merged into the held state it ${rs.merged_equals_full_snapshot ? 'equals' : '**differs from**'} the full snapshot.`,
+    '',
+  );
+  lines.push('| | first frame bytes | connect to first frame, median / p99 | SQL / connect |');
+  lines.push('|---|---|---|---|');
+  lines.push(`| with \`since\` | ${v(rs.with_since.first_frame_bytes)} | ${mp(rs.with_since)} | ${v(rs.with_since.sql_statements_per_connect)} |`);
+  lines.push(`| without | ${v(rs.without_since.first_frame_bytes)} | ${mp(rs.without_since)} | ${v(rs.without_since.sql_statements_per_connect)} |`);
+  if (bare) {
+    lines.push(`| ws peer, with \`since\` | ${v(bare.with_since.first_frame_bytes)} | ${mp(bare.with_since)} | n/a |`);
+    lines.push(`| ws peer, without | ${v(bare.without_since.first_frame_bytes)} | ${mp(bare.without_since)} | n/a |`);
+  }
+  lines.push('');
+}
+
+function streaming(lines, st, bare) {
+  if (!st) return;
+  lines.push('## 1d. Agent streaming', '');
+  lines.push(
+    `One reply of ${st.text_bytes} bytes in ${st.appends} appends of ${st.chunk_bytes} B (one PATCH at a time, \`Prefer: return=minimal\`${st.features?.offset ? ' and `offset`' : ''}), ` +
+      `followed by ${st.v1.subscribers} v1 subscribers and ${st.delta_append.subscribers} \`delta=append\` subscribers at once. Bytes are everything a subscriber received after its first snapshot; ` +
+      `the goal is the text plus 300 B per append (${st.goal_bytes_per_subscriber} B). "text matches" compares each subscriber's final text with the database's.`,
+    '',
+  );
+  lines.push('| subscribers | bytes per subscriber | ÷ text | over the text per append | frames | frame types | text matches | gaps |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  const sides = [['v1', st.v1], ['delta=append', st.delta_append]];
+  if (bare) sides.push(['ws peer, v1', bare.v1], ['ws peer, delta=append', bare.delta_append]);
+  for (const [label, x] of sides) {
+    lines.push(
+      `| ${label} | ${v(x.bytes_per_subscriber)} | ${v(x.ratio_to_text, '×')} | ${v(x.overhead_per_append_bytes, ' B')} | ${v(x.frames_per_subscriber)} | ${Object.entries(x.frame_types).map(([t, n]) => `${t} ${n}`).join(', ')} | ${x.text_matches_database} | ${x.gaps} |`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `REST answers: ${v(st.rest.response_bytes_per_append)} B per append; one stream, one request in flight: ${v(st.rest.appends_per_second_one_stream)} appends/s, ack ${mp(st.rest.ack)} ms. ` +
+      `Features the service took: ${Object.entries(st.features).map(([k, x]) => `${k} ${x ? 'yes' : 'no'}`).join(', ')}.`,
+    '',
+  );
+}
+
+function appendThroughput(lines, ap) {
+  if (!ap) return;
+  lines.push('## 1e. Appends at saturation, beside the floor', '');
+  lines.push(
+    `${ap.inflight} appends of ${ap.append_bytes} B kept in flight for ${ap.seconds} s by the load generators, round-robin over ${ap.sessions} sessions (no subscribers), ` +
+      `one append in flight per interaction${ap.offset_supported ? ', each with its `offset`' : ''}, server pinned to one core. ` +
+      `The floor is pgbench running the service's own append statement (${ap.floor_statement ?? '?'}) on the same sessions, ${ap.floor?.clients ?? '?'} clients, pinned to the server's core; Postgres itself is not pinned. ` +
+      `"long" appends into responses of ${ap.long_response_bytes} B (${ap.long_sessions} sessions), beside its own floor.`,
+    '',
+  );
+  lines.push('| run | appends/s | latency median / p99, ms | server CPU | server CPU per append | generator CPU | answer bytes | statuses |');
+  lines.push('|---|---|---|---|---|---|---|---|');
+  for (const [label, x] of Object.entries(ap.runs)) {
+    lines.push(
+      `| ${label}: ${x.sessions} sessions, ${x.inflight} in flight${x.prefer ? `, Prefer: ${x.prefer}` : ''}${x.offset ? ', offset' : ''} | ${v(x.appends_per_second)} | ${mp(x.latency)} | ${v(x.server_cpu_percent, '%')} | ${v(x.server_cpu_ms_per_append, ' ms')} | ${v(x.generator_cpu_percent, '%')} | ${v(x.response_bytes_per_append)} | ${JSON.stringify(x.statuses)} |`,
+    );
+  }
+  for (const [label, f] of [['short', ap.floor], ['long', ap.floor_long]]) {
+    if (!f) continue;
+    lines.push(`| floor ${label}: pgbench${f.scripts ? `, ${f.scripts} sessions, ${f.clients} clients` : ''} | ${v(f.tps)} | ${mp(f.latency)} | n/a | n/a | n/a | n/a | ${f.skipped ?? f.error ?? 'ok'} |`);
+  }
+  lines.push('', `Appends ÷ floor: short ${v(ap.ratio_to_floor, '×')}, long ${v(ap.long_ratio_to_floor, '×')}; server CPU per append, long ÷ short: ${v(ap.long_cost_ratio, '×')}.`);
+  lines.push('');
 }
 
 // ------------------------------------------------------------------ chart

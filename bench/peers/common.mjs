@@ -35,6 +35,20 @@ export class Store {
   }
 }
 
+/** v1.1 `since`: the session with only the interactions changed after `since`, when it has them. */
+export function sinceFrame(sessionId, s, since) {
+  if (!s || !(since >= 1) || since > s.version) return snapshotFrame(sessionId, s);
+  return JSON.stringify({
+    type: 'session_update',
+    session_id: s.id,
+    owner: s.owner,
+    version: s.version,
+    snapshot: true,
+    since,
+    session: { ...s, interactions: s.interactions.filter((i) => i.version > since) },
+  });
+}
+
 export function snapshotFrame(sessionId, s) {
   if (!s) {
     return JSON.stringify({
@@ -80,9 +94,10 @@ function send(res, status, body) {
 }
 
 /**
- * HTTP handler for the REST subset. `publish(sessionId, frameString)` is called once per
- * committed change with the frame already serialised, so each peer hands identical bytes
- * to every subscriber, as the service is expected to.
+ * HTTP handler for the REST subset (with the v1.1 write additions: `Prefer: return=minimal`
+ * and `offset`). `publish(sessionId, frame, appendFrame?)` is called once per committed
+ * change with the frames already serialised (`appendFrame` for a PATCH with `append`), so
+ * each peer hands identical bytes to every subscriber, as the service is expected to.
  */
 export function restHandler(store, publish, extraMetrics = () => ({})) {
   return async (req, res) => {
@@ -117,18 +132,27 @@ export function restHandler(store, publish, extraMetrics = () => ({})) {
           response_message: '',
           state: 'waiting',
           error: '',
+          version: 0,
         };
         s.interactions.push(it);
         s.version += 1;
+        it.version = s.version;
         s.updated = now;
         publish(s.id, interactionFrame(s, it));
-        return send(res, 201, it);
+        return answer(req, res, 201, it);
       }
       if ((m = /^\/api\/v1\/sessions\/([^/]+)\/interactions\/([^/]+)$/.exec(p)) && req.method === 'PATCH') {
         const s = store.get(m[1]);
         const it = s?.interactions.find((i) => i.id === m[2]);
         if (!it) return send(res, 404, { statusCode: 404, error: 'Not Found', message: 'not found' });
         const body = await readBody(req);
+        if (body.offset !== undefined) {
+          if (!Number.isInteger(body.offset) || body.offset < 0 || typeof body.append !== 'string') {
+            return send(res, 400, { statusCode: 400, error: 'Bad Request', message: ['offset must be an integer >= 0, given with append'] });
+          }
+          const current = Buffer.byteLength(it.response_message);
+          if (current !== body.offset) return send(res, 409, { statusCode: 409, error: 'Conflict', message: 'offset does not match', offset: current });
+        }
         if (typeof body.append === 'string') it.response_message += body.append;
         if (typeof body.response_message === 'string') it.response_message = body.response_message;
         if (typeof body.state === 'string') it.state = body.state;
@@ -137,14 +161,30 @@ export function restHandler(store, publish, extraMetrics = () => ({})) {
         it.updated = now;
         s.updated = now;
         s.version += 1;
-        publish(s.id, interactionFrame(s, it));
-        return send(res, 200, it);
+        it.version = s.version;
+        publish(s.id, interactionFrame(s, it), typeof body.append === 'string' ? appendFrame(s, it, body) : undefined);
+        return answer(req, res, 200, it);
       }
       send(res, 404, { statusCode: 404, error: 'Not Found', message: 'no route' });
     } catch (e) {
       send(res, 400, { statusCode: 400, error: 'Bad Request', message: String(e?.message ?? e) });
     }
   };
+}
+
+/** v1.1 `Prefer: return=minimal`: the ids and the new version instead of the interaction. */
+function answer(req, res, status, it) {
+  if (!/(^|[,\s])return=minimal(\s*(,|;|$))/.test(String(req.headers.prefer ?? ''))) return send(res, status, it);
+  res.setHeader('preference-applied', 'return=minimal');
+  return send(res, status, { id: it.id, session_id: it.session_id, version: it.version });
+}
+
+/** v1.1 `interaction_append`, for `delta=append` subscribers (the ws peer; socket.io ignores it). */
+function appendFrame(s, it, body) {
+  const f = { type: 'interaction_append', session_id: s.id, owner: s.owner, interaction_id: it.id, version: s.version, append: body.append, updated: it.updated };
+  if ('state' in body) f.state = it.state;
+  if ('error' in body) f.error = it.error;
+  return JSON.stringify(f);
 }
 
 function interactionFrame(s, it) {

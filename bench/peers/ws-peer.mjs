@@ -1,9 +1,10 @@
 // A plain `ws` server: the floor (one frame of a given size on connect, no lookup) and a
 // publishing peer holding session state in memory, fed by the same REST writes as the
-// service. Usage: node ws-peer.mjs --port=N [--host=127.0.0.1]
+// service, with the v1.1 `since` and `delta=append` (a bare reference for what they cost).
+// Usage: node ws-peer.mjs --port=N [--host=127.0.0.1]
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
-import { Store, parseArgs, restHandler, snapshotFrame, onSigterm } from './common.mjs';
+import { Store, parseArgs, restHandler, snapshotFrame, sinceFrame, onSigterm } from './common.mjs';
 
 const args = parseArgs(process.argv.slice(2));
 const port = Number(args.port ?? 18082);
@@ -14,11 +15,14 @@ const subscribers = new Map(); // session id -> Set<WebSocket>
 const floorFrames = new Map(); // size -> Buffer
 let connections = 0;
 
-function publish(sessionId, frame) {
+const appendSockets = new WeakSet(); // connections that asked for delta=append
+
+function publish(sessionId, frame, appendFrame) {
   const subs = subscribers.get(sessionId);
   if (!subs) return;
   const buf = Buffer.from(frame);
-  for (const ws of subs) ws.send(buf, { binary: false });
+  const abuf = appendFrame ? Buffer.from(appendFrame) : buf;
+  for (const ws of subs) ws.send(appendSockets.has(ws) ? abuf : buf, { binary: false });
 }
 
 function floorFrame(size) {
@@ -52,7 +56,8 @@ server.on('upgrade', (req, socket, head) => {
     }
     const sid = url.searchParams.get('session_id') ?? '';
     const s = store.get(sid);
-    ws.send(snapshotFrame(sid, s));
+    if (url.searchParams.get('delta') === 'append') appendSockets.add(ws);
+    ws.send(url.searchParams.has('since') ? sinceFrame(sid, s, Number(url.searchParams.get('since'))) : snapshotFrame(sid, s));
     if (!s) return ws.close(4404);
     let subs = subscribers.get(sid);
     if (!subs) subscribers.set(sid, (subs = new Set()));

@@ -4,9 +4,9 @@ import { extractCredential } from './credentials.js';
 
 describe('extractCredential', () => {
   it('takes the Bearer header first, then the query, then the cookie', () => {
-    expect(extractCredential({ authorization: 'Bearer h' }, '/x?access_token=q')).toEqual({ kind: 'key', key: 'h' });
-    expect(extractCredential({ cookie: 'access_token=c' }, '/x?access_token=q')).toEqual({ kind: 'key', key: 'q' });
-    expect(extractCredential({ cookie: 'a=1; access_token=c%2B' }, '/x')).toEqual({ kind: 'key', key: 'c+' });
+    expect(extractCredential({ authorization: 'Bearer h' }, '/x?access_token=q')).toEqual({ kind: 'key', key: 'h', source: 'header' });
+    expect(extractCredential({ cookie: 'access_token=c' }, '/x?access_token=q')).toEqual({ kind: 'key', key: 'q', source: 'query' });
+    expect(extractCredential({ cookie: 'a=1; access_token=c%2B' }, '/x')).toEqual({ kind: 'key', key: 'c+', source: 'cookie' });
     expect(extractCredential({}, '/x')).toEqual({ kind: 'none' });
   });
 

@@ -1,6 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
 
-export type Credential = { kind: 'none' } | { kind: 'invalid' } | { kind: 'key'; key: string };
+/** Where a key came from: only the cookie is an ambient credential, subject to the origin check. */
+export type CredentialSource = 'header' | 'query' | 'cookie';
+
+export type Credential = { kind: 'none' } | { kind: 'invalid' } | { kind: 'key'; key: string; source: CredentialSource };
 
 /**
  * Picks the API key of a request, in the protocol's order of precedence: `Authorization`
@@ -12,12 +15,12 @@ export function extractCredential(headers: IncomingHttpHeaders, url: string | un
   const authorization = headers.authorization;
   if (authorization !== undefined && authorization !== '') {
     const match = /^Bearer +(\S+) *$/i.exec(authorization);
-    return match ? { kind: 'key', key: match[1] } : { kind: 'invalid' };
+    return match ? { kind: 'key', key: match[1], source: 'header' } : { kind: 'invalid' };
   }
   const query = queryParam(url, 'access_token');
-  if (query) return { kind: 'key', key: query };
+  if (query) return { kind: 'key', key: query, source: 'query' };
   const cookie = cookieValue(headers.cookie, 'access_token');
-  if (cookie) return { kind: 'key', key: cookie };
+  if (cookie) return { kind: 'key', key: cookie, source: 'cookie' };
   return { kind: 'none' };
 }
 

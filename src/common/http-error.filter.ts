@@ -1,11 +1,20 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
+import { isDatabaseUnavailable } from '../database/database-unavailable.js';
+import { BodyRejected } from './json-body-guard.js';
+
+/**
+ * Seconds a client is told to wait when the database is unavailable: long enough not to
+ * hammer a database that is restarting, short enough that a blip costs little.
+ */
+export const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Every REST error is JSON `{statusCode, error, message}`: Nest's HTTP exceptions as they
- * are, body-parser failures as 413/400 with a plain message, anything else as a 500 that
- * reveals nothing but is logged.
+ * are, body-parser failures as 413/400 with a plain message, a database that cannot answer
+ * (refused, silent past DATABASE_TIMEOUT_MS, restarting) as a retryable 503 with
+ * Retry-After, anything else as a 500 that reveals nothing but is logged.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -16,6 +25,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     const response = host.switchToHttp().getResponse<Response>();
     const { status, message } = this.describe(exception);
     if (response.headersSent) return;
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     response.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
   }
 
@@ -24,6 +34,11 @@ export class HttpErrorFilter implements ExceptionFilter {
       const body = exception.getResponse();
       const message = typeof body === 'object' && body !== null && 'message' in body ? (body as { message: string | string[] }).message : String(body);
       return { status: exception.getStatus(), message };
+    }
+    if (exception instanceof BodyRejected) return { status: exception.status, message: exception.message };
+    if (isDatabaseUnavailable(exception)) {
+      this.log.warn({ err: exception }, 'database unavailable');
+      return { status: HttpStatus.SERVICE_UNAVAILABLE, message: 'database unavailable, retry later' };
     }
     const type = (exception as { type?: string } | null)?.type;
     if (type === 'entity.too.large') return { status: HttpStatus.PAYLOAD_TOO_LARGE, message: 'request body is larger than BODY_LIMIT' };

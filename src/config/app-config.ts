@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { normalizeOrigin } from '../auth/origin-policy.js';
 
 /** Every setting of the service, read and validated once at start (see .env.example). */
 export interface AppConfig {
@@ -10,7 +11,13 @@ export interface AppConfig {
   natsServers: string[] | undefined;
   dataDir: string;
   databasePoolSize: number;
+  /** Bound on each database wait: acquiring a connection, and each statement (server- and client-side). */
+  databaseTimeoutMs: number;
+  /** Open WebSocket connections one API key may hold in this process (0 = no cap). */
+  wsMaxConnectionsPerKey: number;
   bodyLimit: number;
+  /** Largest `response_message` of an interaction, in UTF-8 bytes; appends past it are refused. */
+  responseMaxBytes: number;
   shutdownTimeoutMs: number;
   sessionLookupTimeoutMs: number;
   wsMaxPayload: number;
@@ -26,7 +33,22 @@ export interface AppConfig {
   channelLingerMaxBytes: number;
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
+  /** How often followed sessions are checked for a change whose publisher died before publishing (0 disables). */
+  fastVersionCheckMs: number;
   authCacheTtlMs: number;
+  /**
+   * Origins allowed to make cookie-authenticated requests, normalized (`scheme://host[:port]`,
+   * lowercase); undefined means same-origin (the Origin's host equals the Host header).
+   */
+  allowedOrigins: string[] | undefined;
+  /** REST requests per second per API key, and the burst above it (0 = no limit). */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** Requests per second per client address that carry no valid key, and the burst. */
+  rateLimitIpPerSecond: number;
+  rateLimitIpBurst: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -51,7 +73,7 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return Number(value);
 }
 
-function byteSize(env: Env, name: string, fallback: number): number {
+function byteSize(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
   const value = raw(env, name);
   if (value === undefined) return fallback;
   const match = /^(\d+)\s*([a-z]*)$/i.exec(value);
@@ -59,8 +81,14 @@ function byteSize(env: Env, name: string, fallback: number): number {
   if (!match || unit === undefined || Number(match[1]) * unit < 1) {
     throw new ConfigError(`${name} must be a positive size in bytes, optionally with kb or mb, got "${value}"`);
   }
+  if (Number(match[1]) * unit > max) {
+    throw new ConfigError(`${name} must be at most ${max} bytes, got "${value}"`);
+  }
   return Number(match[1]) * unit;
 }
+
+/** PostgreSQL keeps a text value up to 1 GB; a cap above it could never be reached. */
+const RESPONSE_MAX_BYTES_CEILING = 1024 ** 3 - 1;
 
 function url(env: Env, name: string, schemes: string[]): string | undefined {
   const value = raw(env, name);
@@ -87,6 +115,24 @@ function natsServers(env: Env): string[] | undefined {
   });
 }
 
+function origins(env: Env): string[] | undefined {
+  const value = raw(env, 'ALLOWED_ORIGINS');
+  if (value === undefined) return undefined;
+  return value.split(',').map((part, index) => {
+    const origin = normalizeOrigin(part.trim());
+    if (!origin) throw new ConfigError(`ALLOWED_ORIGINS entry ${index + 1} must be an origin like https://app.example.com[:port] (no path), got "${part.trim()}"`);
+    return origin;
+  });
+}
+
+function token(env: Env, name: string): string | undefined {
+  const value = raw(env, name);
+  if (value !== undefined && (value.length < 16 || /\s/.test(value))) {
+    throw new ConfigError(`${name} must be at least 16 characters without spaces`);
+  }
+  return value;
+}
+
 export function loadConfig(env: Env = process.env): AppConfig {
   const logLevel = raw(env, 'LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) {
@@ -101,7 +147,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     natsServers: nats,
     dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
+    databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    wsMaxConnectionsPerKey: integer(env, 'WS_MAX_CONNECTIONS_PER_KEY', 1000, 0, 10_000_000),
     bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
+    responseMaxBytes: byteSize(env, 'RESPONSE_MAX_BYTES', 1024 * 1024, RESPONSE_MAX_BYTES_CEILING),
     shutdownTimeoutMs: integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 100, 600_000),
     sessionLookupTimeoutMs: integer(env, 'SESSION_LOOKUP_TIMEOUT_MS', 2000, 1, 600_000),
     wsMaxPayload: byteSize(env, 'WS_MAX_PAYLOAD', 64 * 1024),
@@ -112,7 +161,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     channelLingerMax: integer(env, 'CHANNEL_LINGER_MAX', 10_000, 0, 1_000_000),
     channelLingerMaxBytes: byteSize(env, 'CHANNEL_LINGER_MAX_BYTES', 64 * 1024 * 1024),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
+    // Only replicas can lose a change to a publisher's crash (see CrashWindowCheck).
+    fastVersionCheckMs: integer(env, 'FAST_VERSION_CHECK_MS', nats ? 700 : 0, 0, 3_600_000),
     authCacheTtlMs: integer(env, 'AUTH_CACHE_TTL_MS', 30_000, 0, 3_600_000),
+    allowedOrigins: origins(env),
+    // High enough that one agent key streaming appends, the benchmark and the test suites
+    // never meet it; low enough that a runaway client cannot monopolize the service.
+    rateLimitPerSecond: integer(env, 'RATE_LIMIT_PER_SECOND', 10_000, 0, 10_000_000),
+    rateLimitBurst: integer(env, 'RATE_LIMIT_BURST', 20_000, 1, 10_000_000),
+    rateLimitIpPerSecond: integer(env, 'RATE_LIMIT_IP_PER_SECOND', 100, 0, 10_000_000),
+    rateLimitIpBurst: integer(env, 'RATE_LIMIT_IP_BURST', 1000, 1, 10_000_000),
+    metricsToken: token(env, 'METRICS_TOKEN'),
     logLevel,
   };
   return Object.freeze(config);

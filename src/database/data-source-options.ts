@@ -6,11 +6,12 @@ import { InteractionEntity } from '../sessions/interaction.entity.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { InitialSchema1764000000000 } from './migrations/1764000000000-initial-schema.js';
 import { InteractionVersion1764500000000 } from './migrations/1764500000000-interaction-version.js';
+import { AdminAndKeyRevocation1764600000000 } from './migrations/1764600000000-admin-and-key-revocation.js';
 import { EmbeddedDatabase } from './embedded-database.js';
 import { StatementCounter } from './statement-counter.js';
 
 export const ENTITIES = [UserEntity, ApiKeyEntity, SessionEntity, InteractionEntity];
-export const MIGRATIONS = [InitialSchema1764000000000, InteractionVersion1764500000000];
+export const MIGRATIONS = [InitialSchema1764000000000, InteractionVersion1764500000000, AdminAndKeyRevocation1764600000000];
 
 /**
  * The one description of the database, shared by the service, the CLI and ormconfig.ts.
@@ -36,13 +37,25 @@ export async function resolveDataSourceOptions(
     maxQueryExecutionTime: 1000,
     extra: {
       max: target.poolSize,
-      // A pool that cannot get a connection must fail, not hang, so that requests and
-      // WebSocket lookups answer with an error in bounded time.
-      connectionTimeoutMillis: 5000,
-      statement_timeout: 30_000,
-      // Client-side too: a connection whose server went silent (a dead network path) would
-      // otherwise leave its query, and whoever waits for it, hanging for good.
-      query_timeout: 35_000,
+      keepAlive: true,
+      // The bound on every database wait, so that a database that refuses, restarts or goes
+      // silent (a black-holed network path: connections open, nothing answers) costs a
+      // request DATABASE_TIMEOUT_MS per statement, then a 503, never a hang:
+      // - waiting for a pooled connection or opening one;
+      connectionTimeoutMillis: config.databaseTimeoutMs,
+      // - a statement the server runs too long (it cancels it: SQLSTATE 57014);
+      statement_timeout: config.databaseTimeoutMs,
+      // - and client-side, a statement whose answer never comes (the server cannot help there).
+      query_timeout: config.databaseTimeoutMs,
     },
   };
+}
+
+/**
+ * The same database without the per-statement bounds, for migrations: a backfill may
+ * rightly run for minutes, and a replica waits on the migration lock while another migrates.
+ */
+export function withoutTimeouts(options: DataSourceOptions): DataSourceOptions {
+  const extra = { ...(options.extra as Record<string, unknown>), statement_timeout: 0, query_timeout: undefined };
+  return { ...options, extra } as DataSourceOptions;
 }

@@ -2,7 +2,7 @@ import { Global, Injectable, Module, OnApplicationShutdown } from '@nestjs/commo
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { resolveDataSourceOptions } from './data-source-options.js';
+import { resolveDataSourceOptions, withoutTimeouts } from './data-source-options.js';
 import { EmbeddedDatabase } from './embedded-database.js';
 import { runMigrations } from './migrate.js';
 import { StatementCounter } from './statement-counter.js';
@@ -45,9 +45,21 @@ class DatabaseCoreModule {}
         retryAttempts: 0,
       }),
       dataSourceFactory: async (options?: DataSourceOptions) => {
-        const dataSource = await new DataSource(options!).initialize();
-        await runMigrations(dataSource, 'url' in options! && Boolean(options.url));
-        return dataSource;
+        const shared = 'url' in options! && Boolean(options.url);
+        if (!shared) {
+          // The embedded database serves one connection: migrate on the service's own.
+          const dataSource = await new DataSource(options!).initialize();
+          await runMigrations(dataSource, false);
+          return dataSource;
+        }
+        // Migrations on a data source of their own, without the statement bounds (see withoutTimeouts).
+        const migrator = await new DataSource(withoutTimeouts(options!)).initialize();
+        try {
+          await runMigrations(migrator, true);
+        } finally {
+          await migrator.destroy();
+        }
+        return new DataSource(options!).initialize();
       },
     }),
   ],

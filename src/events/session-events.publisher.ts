@@ -1,4 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Metrics } from '../common/metrics.js';
+import { crashIfArmedAfterCommit } from '../common/fault-injection.js';
 import { sessionSubject, type Interaction, type Session, type VersionedEvent } from '../protocol/protocol.js';
 import { encodeChange } from './change-message.js';
 import { interactionFrame, sessionGoneFrame, sessionStateFrame, type AppendDelta } from './session-events.js';
@@ -15,9 +17,13 @@ export type { AppendDelta } from './session-events.js';
  */
 @Injectable()
 export class SessionEventsPublisher {
-  constructor(@Inject(SESSION_BUS) private readonly bus: SessionBus) {}
+  constructor(
+    @Inject(SESSION_BUS) private readonly bus: SessionBus,
+    @Optional() private readonly metrics?: Metrics,
+  ) {}
 
   sessionChanged(session: Session): void {
+    this.observe(session.updated);
     this.send(session.owner, session.id, sessionStateFrame(session, false));
   }
 
@@ -30,10 +36,20 @@ export class SessionEventsPublisher {
    * PATCH held them); `interaction` is the interaction after the change, in full either way.
    */
   interactionChanged(owner: string, version: number, interaction: Interaction, delta?: AppendDelta): void {
+    this.observe(interaction.updated);
     this.send(owner, interaction.session_id, interactionFrame(owner, version, interaction), delta);
   }
 
+  /**
+   * Commit-to-publish, measured from the change's `updated` (stamped by the database clock in
+   * the changing statement, so it includes the commit's round trip).
+   */
+  private observe(updated: string): void {
+    this.metrics?.observeCommitToPublish(performance.now() - Math.max(0, Date.now() - Date.parse(updated)));
+  }
+
   private send(owner: string, sessionId: string, frame: VersionedEvent, delta?: AppendDelta): void {
+    crashIfArmedAfterCommit();
     this.bus.publish(sessionSubject(owner, sessionId), encodeChange(frame, delta));
   }
 }

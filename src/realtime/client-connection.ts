@@ -52,6 +52,8 @@ function onClose(this: WebSocket): void {
  */
 export class ClientConnection implements ChannelMember, FeedSink {
   owner = '';
+  /** The API key this socket was opened with: its revocation closes the socket (4401). */
+  keyId = '';
   sessionId = '';
   feed!: SessionFeed;
   /** Pinged, and no pong since. */
@@ -107,7 +109,7 @@ export class ClientConnection implements ChannelMember, FeedSink {
   }
 
   requestSnapshot(): void {
-    this.host.channels.resync(this);
+    this.host.channels.resync(this, 'gap');
   }
 
   /**
@@ -131,6 +133,13 @@ export class ClientConnection implements ChannelMember, FeedSink {
     if (!this.isOpen) return;
     this.socket.send(errorFrame(ErrorCode.SessionUnavailable, 'the session could not be read; try again later', true), TEXT);
     this.close(CloseCode.TryAgainLater, 'session lookup failed');
+  }
+
+  /** Its API key holds WS_MAX_CONNECTIONS_PER_KEY connections here already: retryable error, then 1013. */
+  overQuota(limit: number): void {
+    if (!this.isOpen) return;
+    this.socket.send(errorFrame(ErrorCode.RateLimited, `this API key already holds ${limit} WebSocket connections to this server (WS_MAX_CONNECTIONS_PER_KEY); close some before opening more`, true), { binary: false });
+    this.close(CloseCode.TryAgainLater, 'too many connections for this API key');
   }
 
   /** Something unexpected failed on the server: say so (retryable), then 1011. */

@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { AuthService } from '../auth/auth.service.js';
+import { AuthService, type AuthVerdict } from '../auth/auth.service.js';
+import { KeyRevocations } from '../auth/key-revocations.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
 import { withTimeout } from '../common/with-timeout.js';
 import { CloseCode } from '../protocol/protocol.js';
 import { ClientConnection, connectionOf, type ConnectionHost } from './client-connection.js';
 import { parseConnectParams } from './connect-params.js';
+import { ConnectionQuota } from './connection-quota.js';
 import { SessionChannels } from './session-channels.js';
 import { SessionFeed } from './session-feed.js';
 
@@ -23,13 +25,27 @@ export class ConnectionService implements ConnectionHost {
   private open = 0;
   private stopping = false;
   private livenessTimer?: NodeJS.Timeout;
+  private readonly quota: ConnectionQuota;
+  /** The quota slot each admitted connection holds, given back when it closes. */
+  private readonly quotaKeys = new WeakMap<ClientConnection, string>();
+  /** The gateway's server, whose `clients` are the open sockets (set by startLiveness at init). */
+  private server?: WebSocketServer;
 
   constructor(
     private readonly auth: AuthService,
     readonly channels: SessionChannels,
     private readonly metrics: Metrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    revocations: KeyRevocations,
+  ) {
+    this.quota = new ConnectionQuota(config.wsMaxConnectionsPerKey);
+    revocations.onRevoked((keyId) => {
+      for (const socket of this.server?.clients ?? []) {
+        const connection = connectionOf(socket);
+        if (connection?.keyId === keyId) connection.close(CloseCode.Unauthorized, 'API key revoked');
+      }
+    });
+  }
 
   accept(socket: WebSocket, request: IncomingMessage): void {
     const connection = new ClientConnection(socket, this);
@@ -45,6 +61,8 @@ export class ConnectionService implements ConnectionHost {
   connectionClosed(connection: ClientConnection): void {
     this.open--;
     this.metrics.wsConnections--;
+    const quotaKey = this.quotaKeys.get(connection);
+    if (quotaKey !== undefined) this.quota.release(quotaKey);
     if (connection.joined) connection.feed.close();
     this.channels.leave(connection);
   }
@@ -54,14 +72,22 @@ export class ConnectionService implements ConnectionHost {
   }
 
   private async admit(connection: ClientConnection, request: IncomingMessage): Promise<void> {
-    let owner: string | null;
+    let verdict: AuthVerdict;
     try {
-      owner = await withTimeout(this.auth.authenticate(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
+      verdict = await withTimeout(this.auth.check(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
     } catch (error) {
       this.log.warn({ err: error }, 'key lookup failed');
       return connection.unavailable();
     }
-    if (!owner) return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    if (verdict.status === 'invalid') return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
+    if (verdict.status === 'origin') return connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');
+    const owner = verdict.principal.userId;
+    // Remembered so that revoking the key closes this socket (see the constructor).
+    connection.keyId = verdict.principal.keyId;
+    if (connection.isOpen) {
+      if (!this.quota.take(verdict.principal.keyId)) return connection.overQuota(this.quota.limit);
+      this.quotaKeys.set(connection, verdict.principal.keyId);
+    }
     const params = parseConnectParams(request.url);
     if ('error' in params) return connection.close(CloseCode.BadSessionId, params.error);
     // No await between this check and join(): a socket that closed is never left in a channel.
@@ -77,6 +103,7 @@ export class ConnectionService implements ConnectionHost {
    * hold its socket (and its share of a subscription) forever.
    */
   startLiveness(server: WebSocketServer): void {
+    this.server = server;
     this.livenessTimer = setInterval(() => {
       const pinged: ClientConnection[] = [];
       for (const socket of server.clients) {

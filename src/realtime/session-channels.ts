@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { Metrics } from '../common/metrics.js';
+import { Metrics, type ResyncReason } from '../common/metrics.js';
 import { TimeoutError } from '../common/with-timeout.js';
 import { ChangeMessage } from '../events/change-message.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
@@ -83,7 +83,7 @@ export class SessionChannels implements OnModuleDestroy {
       { ms: config.channelLingerMs, max: config.channelLingerMax, maxBytes: config.channelLingerMaxBytes },
       (channel) => this.close(channel),
     );
-    this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected'));
+    this.stopResync = bus.onResync(() => this.resyncAll('bus reconnected', 'bus_reconnect'));
   }
 
   onModuleDestroy(): void {
@@ -147,20 +147,20 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   /** A fresh snapshot for one member (client `sync`, or a gap that did not fill). */
-  resync(member: ChannelMember): void {
+  resync(member: ChannelMember, reason: ResyncReason = 'sync'): void {
     const channel = this.channels.get(channelKey(member.owner, member.sessionId));
     if (!channel?.members.has(member)) return;
-    this.metrics.resyncs++;
+    this.metrics.resync(reason);
     member.feed.awaitSnapshot();
     this.fly(channel, [member]);
   }
 
   /** Forgets every kept state and re-snapshots every member: the bus may have dropped messages. */
-  resyncAll(reason: string): void {
-    if (this.channels.size > 0) this.log.log(`re-snapshotting ${this.channels.size} sessions: ${reason}`);
+  resyncAll(why: string, reason: ResyncReason = 'other'): void {
+    if (this.channels.size > 0) this.log.log(`re-snapshotting ${this.channels.size} sessions: ${why}`);
     for (const channel of [...this.channels.values()]) {
-      channel.kept.drop(reason);
-      this.resyncChannel(channel);
+      channel.kept.drop(why);
+      this.resyncChannel(channel, reason);
     }
   }
 
@@ -178,7 +178,7 @@ export class SessionChannels implements OnModuleDestroy {
       if (channel.kept.version > 0 && channel.kept.version !== version) channel.kept.drop('version check mismatch');
       if (version !== undefined && version <= channel.seen) continue;
       if (channel.members.size === 0) continue;
-      this.resyncChannel(channel);
+      this.resyncChannel(channel, 'version_check');
       count++;
     }
     return count;
@@ -189,9 +189,9 @@ export class SessionChannels implements OnModuleDestroy {
     return [...new Set([...this.channels.values()].map((channel) => channel.sessionId))];
   }
 
-  private resyncChannel(channel: Channel): void {
+  private resyncChannel(channel: Channel, reason: ResyncReason): void {
     if (channel.members.size === 0) return;
-    this.metrics.resyncs++;
+    this.metrics.resync(reason);
     for (const member of channel.members) member.feed.awaitSnapshot();
     this.fly(channel, [...channel.members]);
   }
@@ -250,6 +250,7 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   private deliver(channel: Channel, payload: Uint8Array): void {
+    const receivedAt = performance.now();
     const change = ChangeMessage.decode(payload);
     if (!change) {
       this.log.warn('dropped a malformed bus message');
@@ -261,6 +262,7 @@ export class SessionChannels implements OnModuleDestroy {
     channel.kept.push(change);
     if (channel.members.size === 0) this.linger.resize(channel.key, channel.kept.size);
     for (const member of channel.members) member.feed.push(change);
+    this.metrics.observePublishToSocket(receivedAt);
   }
 
   /**

@@ -20,7 +20,9 @@ export class SnapshotReader {
 
   async read(owner: string, sessionId: string): Promise<Snapshot> {
     this.metrics.snapshotQueries++;
+    const startedAt = performance.now();
     const entity = await this.sessions.findWithInteractions(sessionId, owner);
+    this.metrics.observeSnapshotRead(startedAt);
     return new Snapshot(sessionId, entity ? mapSession(entity) : null);
   }
 }

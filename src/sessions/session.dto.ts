@@ -1,4 +1,5 @@
-import { IsIn, IsString, Length, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsString, Length } from 'class-validator';
 import { INTERACTION_STATES, type Interaction, type InteractionState, type Session, type SessionSummary } from '../protocol/protocol.js';
 import type { InteractionEntity } from './interaction.entity.js';
 import type { SessionEntity } from './session.entity.js';
@@ -9,38 +10,38 @@ export const ERROR_MAX = 10_000;
 export const LIST_LIMIT_MAX = 200;
 export const LIST_LIMIT_DEFAULT = 50;
 
-/** Present means validated: `null` is never a valid value (the protocol has no null fields). */
-const Present = () => ValidateIf((_object, value) => value !== undefined);
-
 export class SessionNameDto {
+  @ApiProperty({ minLength: 1, maxLength: SESSION_NAME_MAX })
   @IsString()
   @Length(1, SESSION_NAME_MAX)
   name: string;
 }
 
 export class CreateInteractionDto {
+  @ApiProperty({ minLength: 1, maxLength: PROMPT_MAX })
   @IsString()
   @Length(1, PROMPT_MAX)
   prompt_message: string;
 }
 
+/**
+ * The PATCH body as OpenAPI describes it. Documentation only: the hot path judges the body
+ * with parseInteractionPatch (same rules, same messages), not with a validated class.
+ */
 export class UpdateInteractionDto {
-  @Present()
-  @IsString()
+  @ApiPropertyOptional({ description: 'Replaces the response; not together with `append`.' })
   response_message?: string;
 
-  @Present()
-  @IsString()
-  @MinLength(1)
+  @ApiPropertyOptional({ minLength: 1, description: 'Added to `response_message` atomically; not together with `response_message`.' })
   append?: string;
 
-  @Present()
-  @IsIn(INTERACTION_STATES)
+  @ApiPropertyOptional({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'Only with `append`: the UTF-8 byte length of `response_message` the writer appends to; otherwise 409 with the current one.' })
+  offset?: number;
+
+  @ApiPropertyOptional({ enum: INTERACTION_STATES })
   state?: InteractionState;
 
-  @Present()
-  @IsString()
-  @MaxLength(ERROR_MAX)
+  @ApiPropertyOptional({ maxLength: ERROR_MAX })
   error?: string;
 }
 
@@ -57,6 +58,13 @@ export function mapInteraction(entity: InteractionEntity): Interaction {
     version: entity.version,
   };
 }
+
+/** The `Prefer: return=minimal` answer to a write of an interaction. */
+export function mapInteractionMinimal(interaction: Interaction): InteractionMinimal {
+  return { id: interaction.id, session_id: interaction.session_id, version: interaction.version };
+}
+
+export type InteractionMinimal = Pick<Interaction, 'id' | 'session_id' | 'version'>;
 
 export function mapSessionSummary(entity: SessionEntity): SessionSummary {
   return {

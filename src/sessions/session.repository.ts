@@ -1,5 +1,8 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource, EntityManager } from 'typeorm';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { Pool, QueryResultRow } from 'pg';
+import { DataSource, EntityManager, QueryFailedError } from 'typeorm';
+import { StatementCounter } from '../database/statement-counter.js';
 import type { InteractionState } from '../protocol/protocol.js';
 import { InteractionEntity } from './interaction.entity.js';
 import { SessionEntity } from './session.entity.js';
@@ -11,10 +14,25 @@ export interface ListPosition {
 
 export interface InteractionChanges {
   responseMessage?: string;
-  append?: string;
   state?: InteractionState;
   error?: string;
 }
+
+export interface AppendChanges {
+  append: string;
+  /** The UTF-8 byte length the writer believes `response_message` has; the append commits only then. */
+  offset?: number;
+  /** The text may not grow past this many UTF-8 bytes. */
+  maxBytes: number;
+  state?: InteractionState;
+  error?: string;
+}
+
+export type AppendResult =
+  | ({ outcome: 'appended' } & VersionedInteraction)
+  /** Nothing changed; `length` is the UTF-8 byte length of `response_message` when it was judged. */
+  | { outcome: 'offset_mismatch' | 'too_large'; length: number }
+  | { outcome: 'missing' };
 
 /**
  * All SQL on sessions and interactions. Every change takes the session's next version
@@ -23,7 +41,20 @@ export interface InteractionChanges {
  */
 @Injectable()
 export class SessionRepository {
-  constructor(private readonly dataSource: DataSource) {}
+  /**
+   * Prepared statements only on PostgreSQL. The embedded database serves every connection
+   * of the pool from its one session, so a statement prepared on a connection the pool has
+   * since closed is still there when a new connection prepares it again: an error.
+   */
+  private readonly prepare: boolean;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly counter: StatementCounter,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'databaseUrl'>,
+  ) {
+    this.prepare = Boolean(config.databaseUrl);
+  }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
@@ -98,23 +129,22 @@ export class SessionRepository {
        SELECT $3, $1, $4, version, updated, updated FROM bump
        RETURNING ${INTERACTION_COLUMNS}`,
       [sessionId, ownerId, id, promptMessage],
+      'insert_interaction',
     );
     return rows[0] ? versioned(rows[0]) : null;
   }
 
   /**
-   * Changes an interaction and takes the session's next version in ONE statement. The bump
-   * happens only if the interaction exists in that session, and it locks the session row
-   * before the interaction row, like every other writer (no lock-order deadlock with
-   * DELETE). `append` concatenates in SQL on the latest committed text, so concurrent
-   * appends each keep their text. Null when nothing matched: nothing changed.
+   * Changes an interaction (not by `append`: see appendToInteraction) and takes the session's
+   * next version in ONE statement. The bump happens only if the interaction exists in that
+   * session, and it locks the session row before the interaction row, like every other writer
+   * (no lock-order deadlock with DELETE). Null when nothing matched: nothing changed.
    */
   async updateInteraction(sessionId: string, ownerId: string, id: string, changes: InteractionChanges): Promise<VersionedInteraction | null> {
     const params: unknown[] = [sessionId, ownerId, id];
     const set = ['updated = bump.updated', 'version = bump.version'];
     const param = (value: unknown) => `$${params.push(value)}`;
     if (changes.responseMessage !== undefined) set.push(`response_message = ${param(changes.responseMessage)}`);
-    if (changes.append !== undefined) set.push(`response_message = interactions.response_message || ${param(changes.append)}`);
     if (changes.state !== undefined) set.push(`state = ${param(changes.state)}`);
     if (changes.error !== undefined) set.push(`error = ${param(changes.error)}`);
     const rows = await this.records<InteractionRow>(
@@ -128,14 +158,48 @@ export class SessionRepository {
     return rows[0] ? versioned(rows[0]) : null;
   }
 
-  /** Rows of a raw statement, whatever its command (TypeORM shapes UPDATE results differently). */
-  private async records<T>(sql: string, params: unknown[]): Promise<T[]> {
-    const runner = this.dataSource.createQueryRunner();
+  /**
+   * Appends to `response_message` in ONE statement (see APPEND_STATEMENT), judging `offset` and
+   * the size cap on the committed text under the row locks, so no other writer can slip
+   * between the judgement and the write. Whatever the outcome other than `appended`, nothing
+   * changed (not even the session's version).
+   */
+  async appendToInteraction(sessionId: string, ownerId: string, id: string, changes: AppendChanges): Promise<AppendResult> {
+    const rows = await this.records<InteractionRow & { previous_length: number }>(APPEND_STATEMENT, [
+      sessionId,
+      ownerId,
+      id,
+      changes.append,
+      changes.offset ?? null,
+      changes.maxBytes,
+      changes.state ?? null,
+      changes.error ?? null,
+    ], 'append_to_interaction');
+    const row = rows[0];
+    if (!row) return { outcome: 'missing' };
+    if (row.id !== null) return { outcome: 'appended', ...versioned(row) };
+    const length = Number(row.previous_length);
+    return { outcome: changes.offset !== undefined && changes.offset !== length ? 'offset_mismatch' : 'too_large', length };
+  }
+
+  /**
+   * Rows of a raw statement, straight on the driver's pool: the hot write path skips the ORM's
+   * query-runner round (runner object, event broadcast, result reshaping), and a `name` makes
+   * it a prepared statement, parsed and planned once per connection instead of per request.
+   * Counted and wrapped in QueryFailedError like every query that goes through the ORM.
+   */
+  private async records<T>(sql: string, params: unknown[], name?: string): Promise<T[]> {
+    this.counter.logQuery(sql, params);
     try {
-      return (await runner.query(sql, params, true)).records as T[];
-    } finally {
-      await runner.release();
+      return (await this.pool.query<T & QueryResultRow>(name && this.prepare ? { name, text: sql, values: params } : { text: sql, values: params })).rows;
+    } catch (error) {
+      this.counter.logQueryError(error as Error, sql);
+      throw new QueryFailedError(sql, params, error as Error);
     }
+  }
+
+  private get pool(): Pool {
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
   }
 
   async exists(id: string, ownerId: string): Promise<boolean> {
@@ -174,6 +238,44 @@ export class SessionRepository {
 const BUMP_VERSION = 'UPDATE sessions SET version = version + 1, updated = clock_timestamp() WHERE id = $1 AND owner_id = $2';
 
 const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, version, created, updated';
+
+/**
+ * The append: $1 session, $2 owner, $3 interaction, $4 text, $5 offset (or null), $6 cap in
+ * bytes, $7 state, $8 error (null: unchanged). Exported so that the benchmark's pgbench floor
+ * runs exactly this statement.
+ *
+ * Why this shape: under READ COMMITTED a statement's reads see the snapshot taken when it
+ * started, so a length judged in a WHERE clause could be one that a writer committed over
+ * while this statement waited for its lock. Rows read with FOR … UPDATE, though, are re-read
+ * at their latest committed version once the lock is held. So the statement first locks the
+ * session row (the same order as every other writer: session, then interaction), then the
+ * interaction row, reading its current byte length (`octet_length` reads the stored size, it
+ * does not fetch a long text); only when that length equals the offset and the result fits
+ * under the cap does it take the next version and write. Otherwise `bump` and `changed`
+ * match nothing, and the one row returned carries the length that was judged.
+ * No row at all: the session (the caller's) or the interaction in it does not exist.
+ */
+export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
+  SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR NO KEY UPDATE
+), i AS MATERIALIZED (
+  SELECT interactions.id, octet_length(interactions.response_message) AS length
+  FROM interactions JOIN s ON s.id = interactions.session_id
+  WHERE interactions.id = $3
+  FOR NO KEY UPDATE OF interactions
+), bump AS (
+  UPDATE sessions SET version = sessions.version + 1, updated = clock_timestamp()
+  FROM i
+  WHERE sessions.id = $1 AND ($5::bigint IS NULL OR i.length = $5::bigint) AND i.length::bigint + octet_length($4::text) <= $6::bigint
+  RETURNING sessions.version
+), changed AS (
+  UPDATE interactions
+  SET response_message = interactions.response_message || $4::text, updated = clock_timestamp(), version = bump.version,
+    state = COALESCE($7::text, interactions.state), error = COALESCE($8::text, interactions.error)
+  FROM bump
+  WHERE interactions.id = $3
+  RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}
+)
+SELECT i.length AS previous_length, changed.* FROM i LEFT JOIN changed ON true`;
 
 interface InteractionRow {
   id: string;

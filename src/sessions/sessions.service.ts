@@ -1,5 +1,6 @@
-import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { AppendDelta } from '../events/session-events.js';
 import { SessionEventsPublisher } from '../events/session-events.publisher.js';
 import { UUID_PATTERN, type Interaction, type Session, type SessionList } from '../protocol/protocol.js';
@@ -10,9 +11,10 @@ import {
   mapInteraction,
   mapSession,
   mapSessionSummary,
-  type UpdateInteractionDto,
 } from './session.dto.js';
-import { SessionRepository } from './session.repository.js';
+import { AppendConflictException } from './append-conflict.exception.js';
+import { parseInteractionPatch, type InteractionPatch } from './interaction-patch.js';
+import { SessionRepository, type AppendResult } from './session.repository.js';
 
 /**
  * The rules of sessions: owner-only access (a foreign session is answered exactly like a
@@ -24,6 +26,7 @@ export class SessionsService {
   constructor(
     private readonly sessions: SessionRepository,
     private readonly events: SessionEventsPublisher,
+    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'responseMaxBytes'>,
   ) {}
 
   async create(ownerId: string, name: string): Promise<Session> {
@@ -73,24 +76,66 @@ export class SessionsService {
     return interaction;
   }
 
-  async updateInteraction(ownerId: string, sessionId: string, id: string, changes: UpdateInteractionDto): Promise<Interaction> {
-    validateInteractionChanges(changes);
-    const updated =
-      isUuid(sessionId) && isUuid(id)
-        ? await this.sessions.updateInteraction(sessionId, ownerId, id, {
-            responseMessage: changes.response_message,
-            append: changes.append,
-            state: changes.state,
-            error: changes.error,
-          })
-        : null;
-    if (!updated) {
-      // Nothing changed; only the error path pays for telling which of the two is missing.
-      throw isUuid(sessionId) && (await this.sessions.exists(sessionId, ownerId)) ? new NotFoundException('interaction not found') : sessionNotFound();
+  /**
+   * Order of judgement: ids that cannot name anything (404), the body (400), the session and
+   * interaction (404), then for `append` the offset (409) and the size cap (413).
+   */
+  async updateInteraction(ownerId: string, sessionId: string, id: string, body: unknown): Promise<Interaction> {
+    if (!isUuid(sessionId)) throw sessionNotFound();
+    if (!isUuid(id)) throw await this.interactionNotFound(ownerId, sessionId);
+    const changes = parseInteractionPatch(body);
+    if (changes.append !== undefined) return this.append(ownerId, sessionId, id, changes as InteractionPatch & { append: string });
+    if (changes.response_message !== undefined) {
+      const bytes = Buffer.byteLength(changes.response_message, 'utf8');
+      if (bytes > this.config.responseMaxBytes) throw this.responseTooLarge(`response_message is ${bytes} bytes`);
     }
+    const updated = await this.sessions.updateInteraction(sessionId, ownerId, id, {
+      responseMessage: changes.response_message,
+      state: changes.state,
+      error: changes.error,
+    });
+    if (!updated) throw await this.interactionNotFound(ownerId, sessionId);
     const interaction = mapInteraction(updated.interaction);
-    this.events.interactionChanged(ownerId, updated.version, interaction, appendDelta(changes));
+    this.events.interactionChanged(ownerId, updated.version, interaction);
     return interaction;
+  }
+
+  /**
+   * `append`, with `offset` and the size cap judged by the statement itself. The publisher
+   * gets the delta beside the interaction: what the stream sends to `delta=append` sockets.
+   */
+  private async append(ownerId: string, sessionId: string, id: string, changes: InteractionPatch & { append: string }): Promise<Interaction> {
+    const result: AppendResult = await this.sessions.appendToInteraction(sessionId, ownerId, id, {
+      append: changes.append,
+      offset: changes.offset,
+      maxBytes: this.config.responseMaxBytes,
+      state: changes.state,
+      error: changes.error,
+    });
+    switch (result.outcome) {
+      case 'missing':
+        throw await this.interactionNotFound(ownerId, sessionId);
+      case 'offset_mismatch':
+        throw new AppendConflictException(result.length);
+      case 'too_large':
+        throw this.responseTooLarge(`append would make response_message ${result.length + Buffer.byteLength(changes.append, 'utf8')} bytes (from ${result.length})`);
+    }
+    const interaction = mapInteraction(result.interaction);
+    const delta: AppendDelta = { append: changes.append };
+    if (changes.state !== undefined) delta.state = changes.state;
+    if (changes.error !== undefined) delta.error = changes.error;
+    this.events.interactionChanged(ownerId, result.version, interaction, delta);
+    return interaction;
+  }
+
+  /** 413 naming the field: the cap is a property of the stored text, not of the request body. */
+  private responseTooLarge(what: string): PayloadTooLargeException {
+    return new PayloadTooLargeException(`${what}, over the limit of ${this.config.responseMaxBytes} bytes (RESPONSE_MAX_BYTES)`);
+  }
+
+  /** Nothing changed; only the error path pays for telling which of the two is missing. */
+  private async interactionNotFound(ownerId: string, sessionId: string): Promise<NotFoundException> {
+    return (await this.sessions.exists(sessionId, ownerId)) ? new NotFoundException('interaction not found') : sessionNotFound();
   }
 }
 
@@ -115,23 +160,4 @@ function parseCursor(value: unknown) {
   const position = typeof value === 'string' ? decodeCursor(value) : null;
   if (!position) throw new BadRequestException(['cursor must be a next_cursor value returned by this endpoint']);
   return position;
-}
-
-function validateInteractionChanges(changes: UpdateInteractionDto): void {
-  const given = ['response_message', 'append', 'state', 'error'].filter((key) => key in changes && changes[key as keyof UpdateInteractionDto] !== undefined);
-  if (given.length === 0) {
-    throw new BadRequestException(['body must contain at least one of response_message, append, state, error']);
-  }
-  if (changes.response_message !== undefined && changes.append !== undefined) {
-    throw new BadRequestException(['response_message and append cannot be used together']);
-  }
-}
-
-/** The delta of a PATCH with `append` (with `state`/`error` only when it held them); none otherwise. */
-function appendDelta(changes: UpdateInteractionDto): AppendDelta | undefined {
-  if (changes.append === undefined) return undefined;
-  const delta: AppendDelta = { append: changes.append };
-  if (changes.state !== undefined) delta.state = changes.state;
-  if (changes.error !== undefined) delta.error = changes.error;
-  return delta;
 }

@@ -17,4 +17,8 @@ export class ApiKeyEntity {
 
   @Column({ type: 'timestamptz', precision: 3 })
   created: Date;
+
+  /** Set once, when the key is revoked; a revoked key never authenticates again. */
+  @Column({ type: 'timestamptz', precision: 3, name: 'revoked_at', nullable: true })
+  revokedAt: Date | null;
 }

@@ -8,6 +8,10 @@ export class UserEntity {
   @Column('text')
   name: string;
 
+  /** The first user created is the admin: it may create users and keys and revoke keys. */
+  @Column({ type: 'boolean', name: 'is_admin', default: false })
+  isAdmin: boolean;
+
   @Column({ type: 'timestamptz', precision: 3 })
   created: Date;
 }

@@ -28,6 +28,9 @@ export class TestApp {
       // Quiet unless asked: a test's failure message says what went wrong; TEST_LOG_LEVEL
       // shows the application's own lines when that is not enough.
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      // In-process specs count statements and snapshots exactly: no background reads unless
+      // a spec asks (the crash-window check is exercised by `npm run chaos`).
+      FAST_VERSION_CHECK_MS: '0',
       ...(process.env.NATS_URL ? { NATS_URL: process.env.NATS_URL } : {}),
       ...db.env,
       ...env,

@@ -11,9 +11,11 @@ export {
   type WebSocketLike,
 } from './types.js';
 export {
+  applyInteractionAppend,
   applyInteractionUpdate,
   applySessionUpdate,
   initialSessionState,
+  mergeInteractions,
   type ApplyResult,
   type SessionState,
 } from './reducer.js';

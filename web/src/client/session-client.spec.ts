@@ -10,7 +10,7 @@ import { SessionClient } from './session-client.js';
 import { SessionClientState, type SessionClientOptions } from './types.js';
 import { backoff } from './utils.js';
 import { FakeWebSocket } from './testing/fake-websocket.js';
-import { SESSION_ID, interaction, interactionUpdate, session, sessionUpdate } from './testing/fixtures.js';
+import { SESSION_ID, deltaUpdate, interaction, interactionAppend, interactionUpdate, session, sessionUpdate } from './testing/fixtures.js';
 
 const base = { sessionId: SESSION_ID, baseUrl: 'http://svc.test:8080', WebSocket: FakeWebSocket, wakeSignals: () => () => {} };
 
@@ -50,7 +50,7 @@ afterEach(() => {
 describe('SessionClient connection', () => {
   it('opens the user endpoint with the session id and, when given, the key', () => {
     makeClient({ accessToken: 'k y' });
-    expect(FakeWebSocket.last.url).toBe(`ws://svc.test:8080/api/v1/ws/user?session_id=${SESSION_ID}&access_token=k+y`);
+    expect(FakeWebSocket.last.url).toBe(`ws://svc.test:8080/api/v1/ws/user?session_id=${SESSION_ID}&delta=append&access_token=k+y`);
     FakeWebSocket.instances = [];
     makeClient();
     expect(FakeWebSocket.last.url).not.toContain('access_token');
@@ -167,6 +167,85 @@ describe('SessionClient ordering', () => {
     const before = client.getSnapshot();
     ws.receive({ ...interactionUpdate(2, interaction(1)), session_id: '33333333-3333-4333-8333-333333333333' });
     expect(client.getSnapshot()).toBe(before);
+  });
+});
+
+describe('SessionClient resume (since) and append deltas', () => {
+  const query = (ws: FakeWebSocket) => new URL(ws.url).searchParams;
+
+  it('asks for append deltas always, and for since = the held version on every reconnect', () => {
+    const client = makeClient();
+    expect(query(FakeWebSocket.last).get('delta')).toBe('append');
+    expect(query(FakeWebSocket.last).has('since')).toBe(false);
+    // Dropped before any snapshot: still nothing to resume from.
+    FakeWebSocket.last.serverClose(CloseCode.Abnormal);
+    waitForNextSocket();
+    expect(query(FakeWebSocket.last).has('since')).toBe(false);
+    const ws = goConnected(3);
+    ws.receive(interactionAppend(4, interaction(1).id, 'abc'));
+    ws.serverClose(CloseCode.ServiceRestart);
+    waitForNextSocket();
+    expect(query(FakeWebSocket.last).getAll('since')).toEqual(['4']);
+    expect(query(FakeWebSocket.last).getAll('delta')).toEqual(['append']);
+    expect(client.getSnapshot().session!.interactions[0].response_message).toBe('abc');
+  });
+
+  it('merges the delta snapshot of a reconnect, keeping untouched interactions and entering connected', () => {
+    const client = makeClient();
+    goConnected(3, [interaction(1), interaction(2)]);
+    const before = client.getSnapshot().session!.interactions;
+    FakeWebSocket.last.serverClose(CloseCode.Abnormal);
+    waitForNextSocket();
+    expect(client.state).toBe(SessionClientState.Reconnecting);
+    const ws = FakeWebSocket.last;
+    ws.open();
+    ws.receive(deltaUpdate(5, 3, session(5, [interaction(2, { response_message: 'new', version: 4 }), interaction(3, { version: 5 })])));
+    const { session: merged, version, status } = client.getSnapshot();
+    expect({ version, status }).toEqual({ version: 5, status: SessionClientState.Connected });
+    expect(merged!.interactions.map((i) => i.response_message)).toEqual(['', 'new', '']);
+    expect(merged!.interactions[0]).toBe(before[0]);
+    expect(ws.sent).toEqual([]);
+  });
+
+  it('answers a delta it cannot merge with one sync, and connects on the full snapshot', () => {
+    const client = makeClient();
+    goConnected(3);
+    FakeWebSocket.last.serverClose(CloseCode.Abnormal);
+    waitForNextSocket();
+    const ws = FakeWebSocket.last;
+    ws.open();
+    // A `since` beyond the held version: what changed in between is missing from it.
+    ws.receive(deltaUpdate(6, 5, session(6, [interaction(1, { response_message: 'x', version: 6 })])));
+    ws.receive(interactionAppend(7, interaction(1).id, 'y'));
+    expect(ws.sent).toEqual([{ type: ClientEvent.Sync }]);
+    expect(client.getSnapshot()).toMatchObject({ version: 3, status: SessionClientState.Reconnecting });
+    ws.receive(sessionUpdate(7, session(7, [interaction(1, { response_message: 'xy', version: 7 })])));
+    expect(client.getSnapshot()).toMatchObject({ version: 7, status: SessionClientState.Connected });
+    expect(client.getSnapshot().session!.interactions[0].response_message).toBe('xy');
+  });
+
+  it('applies appends in order, drops duplicates, and syncs once on a gap or an unknown interaction', () => {
+    const client = makeClient();
+    const ws = goConnected(2, [interaction(1), interaction(2)]);
+    const [first, second] = client.getSnapshot().session!.interactions;
+    ws.receive(interactionAppend(3, second.id, 'Hel'));
+    ws.receive(interactionAppend(4, second.id, 'lo', { state: 'complete' }));
+    ws.receive(interactionAppend(4, second.id, 'lo'));
+    let now = client.getSnapshot().session!;
+    expect(now.interactions[0]).toBe(first);
+    expect(now.interactions[1]).toMatchObject({ response_message: 'Hello', state: 'complete', version: 4 });
+    expect(ws.sent).toEqual([]);
+
+    ws.receive(interactionAppend(6, second.id, '!'));
+    ws.receive(interactionAppend(7, second.id, '!'));
+    expect(ws.sent).toEqual([{ type: ClientEvent.Sync }]);
+    ws.receive(sessionUpdate(7, session(7, [interaction(1), interaction(2, { response_message: 'Hello!!', state: 'complete', version: 7 })])));
+    ws.receive(interactionAppend(8, interaction(3).id, '?'));
+    expect(ws.sent).toEqual([{ type: ClientEvent.Sync }, { type: ClientEvent.Sync }]);
+    now = client.getSnapshot().session!;
+    expect(client.getSnapshot().version).toBe(7);
+    expect(now.interactions[0]).toBe(first);
+    expect(now.interactions[1].response_message).toBe('Hello!!');
   });
 });
 

@@ -1,14 +1,22 @@
 import {
   ClientEvent,
   CloseCode,
+  DELTA_APPEND,
   ServerEvent,
   WS_PATH,
+  WsParam,
   type ClientFrame,
   type ServerFrame,
   type SessionUpdateEvent,
-  type InteractionUpdateEvent,
 } from '../../../src/protocol/protocol.js';
-import { applyInteractionUpdate, applySessionUpdate, initialSessionState, type SessionState } from './reducer.js';
+import {
+  applyInteractionAppend,
+  applyInteractionUpdate,
+  applySessionUpdate,
+  initialSessionState,
+  type ApplyResult,
+  type SessionState,
+} from './reducer.js';
 import {
   SessionClientState,
   type SessionClientListener,
@@ -55,7 +63,8 @@ export class SessionClient {
   };
   private stopWake: (() => void) | null = null;
 
-  private readonly url: string;
+  /** The endpoint URL without `since`, which each connect adds from the state it holds. */
+  private readonly baseUrl: string;
   private readonly WebSocketCtor: WebSocketConstructor;
   private readonly timers: Timers;
   private readonly random: () => number;
@@ -79,9 +88,10 @@ export class SessionClient {
       restartReconnectDelay: options.restartReconnectDelay ?? 1_000,
       wakeSignals: options.wakeSignals ?? browserWakeSignals,
     };
-    const query = new URLSearchParams({ session_id: options.sessionId });
+    // Appends arrive as deltas of their own size instead of the whole interaction each time.
+    const query = new URLSearchParams({ [WsParam.SessionId]: options.sessionId, [WsParam.Delta]: DELTA_APPEND });
     if (options.accessToken) query.set('access_token', options.accessToken);
-    this.url = `${toWebSocketBase(options.baseUrl)}${WS_PATH}?${query}`;
+    this.baseUrl = `${toWebSocketBase(options.baseUrl)}${WS_PATH}?${query}`;
     this.snapshot = this.buildSnapshot();
   }
 
@@ -171,10 +181,19 @@ export class SessionClient {
     this.openSocket();
   }
 
+  /**
+   * With a state in hand, `since` its version: the server then sends only what changed after
+   * it. Without one (first connect, or the session gone) the full state is needed.
+   */
+  private url(): string {
+    const { session, version } = this.data;
+    return session !== null && version > 0 ? `${this.baseUrl}&${WsParam.Since}=${version}` : this.baseUrl;
+  }
+
   private openSocket(): void {
     let socket: WebSocketLike;
     try {
-      socket = new this.WebSocketCtor(this.url);
+      socket = new this.WebSocketCtor(this.url());
     } catch (err) {
       // Only a malformed URL throws here, and retrying would not mend it.
       this._disconnect(CloseCode.Abnormal, `cannot open WebSocket: ${(err as Error).message}`, false);
@@ -226,7 +245,11 @@ export class SessionClient {
       case ServerEvent.SessionUpdate:
         return this.onSessionUpdate(frame);
       case ServerEvent.InteractionUpdate:
-        return this.onInteractionUpdate(frame);
+        if (frame.session_id !== this.opts.sessionId) return;
+        return this.apply(applyInteractionUpdate(this.data, frame));
+      case ServerEvent.InteractionAppend:
+        if (frame.session_id !== this.opts.sessionId) return;
+        return this.apply(applyInteractionAppend(this.data, frame));
       case ServerEvent.Pong:
         if (this.timerHandles.pongTimer === null) return;
         this.clearTimer('pongTimer');
@@ -240,24 +263,25 @@ export class SessionClient {
   private onSessionUpdate(ev: SessionUpdateEvent): void {
     if (ev.session_id !== this.opts.sessionId) return;
     if (ev.snapshot) this.syncPending = false;
-    const { state } = applySessionUpdate(this.data, ev);
-    this.setData(state);
-    if (state.gone) {
+    const result = applySessionUpdate(this.data, ev);
+    this.apply(result);
+    if (result.state.gone) {
       // The server closes with 4404 next; stopping now means a drop in between cannot
       // trigger a pointless reconnect.
       this._disconnect(CloseCode.SessionNotFound, ev.error?.message ?? 'session not found', false);
       return;
     }
-    if (this.status === SessionClientState.Connected) return;
+    // A delta that could not be merged shows nothing yet: the full snapshot asked for
+    // instead is what makes the connection current.
+    if (result.needSync || this.status === SessionClientState.Connected) return;
     this.step = 0;
     this.clearTimer('connectTimer');
     this.lastError = null;
     this.setState(SessionClientState.Connected);
   }
 
-  private onInteractionUpdate(ev: InteractionUpdateEvent): void {
-    if (ev.session_id !== this.opts.sessionId) return;
-    const { state, needSync } = applyInteractionUpdate(this.data, ev);
+  /** Applies a reducer result; a gap asks for one snapshot until it arrives. */
+  private apply({ state, needSync }: ApplyResult): void {
     this.setData(state);
     if (needSync && !this.syncPending) {
       this.syncPending = true;

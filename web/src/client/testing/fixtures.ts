@@ -1,6 +1,7 @@
 import {
   ServerEvent,
   type Interaction,
+  type InteractionAppendEvent,
   type InteractionUpdateEvent,
   type Session,
   type SessionUpdateEvent,
@@ -62,5 +63,28 @@ export function interactionUpdate(version: number, i: Interaction): InteractionU
     interaction_id: i.id,
     version,
     interaction: clone(i),
+  };
+}
+
+/** A delta snapshot: the first frame of a `since` connect, listing only `changed`. */
+export function deltaUpdate(version: number, since: number, s: Session): SessionUpdateEvent {
+  return { ...sessionUpdate(version, s), since };
+}
+
+export function interactionAppend(
+  version: number,
+  id: string,
+  append: string,
+  extra: Partial<Pick<InteractionAppendEvent, 'state' | 'error' | 'updated'>> = {},
+): InteractionAppendEvent {
+  return {
+    type: ServerEvent.InteractionAppend,
+    session_id: SESSION_ID,
+    owner: OWNER,
+    interaction_id: id,
+    version,
+    append,
+    updated: `2025-01-01T00:00:${String(version % 60).padStart(2, '0')}.000Z`,
+    ...extra,
   };
 }
