@@ -11,7 +11,7 @@ const root = new URL('..', import.meta.url).pathname;
  * and PGlite, whose WebAssembly and data files are found next to its own files (it runs in
  * a worker thread loaded by path anyway).
  */
-const EXTERNAL = [/^pg-native$/, /^pino-pretty$/, /^@electric-sql\//, /^@nestjs\/microservices/, /^@nestjs\/platform-socket.io/];
+const EXTERNAL = [/^pg-native$/, /^pino-pretty$/, /^@electric-sql\//, /^@nestjs\/microservices/, /^@nestjs\/platform-socket\.io$/, /^@fastify\//];
 
 // No chunk of an earlier build left behind.
 rmSync(`${root}dist/server`, { recursive: true, force: true });
