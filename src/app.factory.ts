@@ -5,7 +5,8 @@ import type { ValidationError } from 'class-validator';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/app-config.js';
 import { keepServingOnAcceptErrors } from './common/accept-errors.js';
-import { jsonBodyGuard } from './common/json-body-guard.js';
+import { BodyProblemInterceptor } from './common/body-problem.interceptor.js';
+import { deferBodyParserErrors, jsonBodyGuard } from './common/json-body-guard.js';
 import { createLog, NestPinoLogger, type Pino } from './common/log.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { serveOpenApi } from './common/openapi.js';
@@ -19,6 +20,7 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
   // nestjs-pino logs the requests, through the same pino.
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, log), { logger: new NestPinoLogger(log), bodyParser: false, abortOnError: false });
   app.useBodyParser('json', { limit: config.bodyLimit });
+  app.use(deferBodyParserErrors());
   app.use(jsonBodyGuard());
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['healthz', 'readyz', 'metrics'] });
   app.useGlobalPipes(
@@ -28,6 +30,7 @@ export async function createApp(config: AppConfig, log: Pino = createLog(config.
       exceptionFactory: (errors) => new BadRequestException(flattenErrors(errors)),
     }),
   );
+  app.useGlobalInterceptors(new BodyProblemInterceptor());
   app.useGlobalFilters(new HttpErrorFilter());
   app.useWebSocketAdapter(new SyncWsAdapter(app, config.wsMaxPayload));
   app.getHttpAdapter().getInstance().disable('x-powered-by');

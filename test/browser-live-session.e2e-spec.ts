@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import playwright, { type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Session } from '../src/protocol/protocol.js';
 import { Api } from './helpers/api.js';
+import { launchChromium, requireBrowser, type TestBrowser } from './helpers/browser.js';
 import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
 import { ServiceProcess } from './helpers/service.js';
 
@@ -22,7 +22,6 @@ import { ServiceProcess } from './helpers/service.js';
  * on reconnecting.
  */
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const VIEWPORT = { width: 1280, height: 800 };
 const INTERACTIONS = 60;
@@ -39,16 +38,12 @@ describe('the session page in Chromium', () => {
   let writer: ServiceProcess | undefined;
   let key: string;
   let api: Api;
-  let context: BrowserContext | undefined;
+  let browser: TestBrowser | undefined;
   let page: Page;
-  let userDataDir: string | undefined;
   let session: Session;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is required at ${CHROMIUM} for the browser test (apt-get install -y chromium, or set CHROMIUM_BIN)`);
-    }
-    if (!existsSync(join(ROOT, 'dist/web/index.html'))) throw new Error('dist/web is missing: run "npm run build" first');
+    requireBrowser();
     database = await createPostgresDatabase();
     service = await ServiceProcess.start(serviceEnv(database));
     key = service.apiKey!;
@@ -63,15 +58,8 @@ describe('the session page in Chromium', () => {
     }
     session = await api.getSession(session.id);
 
-    // A profile of its own, so nothing from another run (storage, cookies, cache) leaks in.
-    userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-    context = await playwright.chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: VIEWPORT,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium({ viewport: VIEWPORT });
+    page = browser.page;
     // The page's client exposes nothing, and should not for a test's sake: recording the
     // sockets it opens lets the test ask the server for snapshots over the page's own
     // connection (as a `sync` after a gap would) and count the frames that arrive.
@@ -94,12 +82,10 @@ describe('the session page in Chromium', () => {
   });
 
   afterAll(async () => {
-    // Closing a persistent context ends its browser process.
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await writer?.stop('SIGKILL');
     await service?.stop('SIGKILL');
     await database?.drop();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   const lastId = () => session.interactions.at(-1)!.id;

@@ -1,12 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright, { type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { Session } from '../src/protocol/protocol.js';
 import { SessionWriter, type ResponseStream } from '../src/writer/session-writer.js';
 import type { Api } from './helpers/api.js';
+import { launchChromium, requireBrowser, type TestBrowser } from './helpers/browser.js';
 import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
 import { sleep } from './helpers/ports.js';
 import { ServiceProcess } from './helpers/service.js';
@@ -22,8 +19,6 @@ import { ServiceProcess } from './helpers/service.js';
  * browser-live-session: killing that one process cuts the page off completely.
  */
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const VIEWPORT = { width: 1280, height: 800 };
 const OTHERS = 30;
 const CHUNKS = 2000;
@@ -53,19 +48,15 @@ describe('a streaming response in Chromium', () => {
   let database: TestDatabase;
   let service: ServiceProcess;
   let api: Api;
-  let context: BrowserContext | undefined;
+  let browser: TestBrowser | undefined;
   let page: Page;
-  let userDataDir: string | undefined;
   let session: Session;
   let reply: ResponseStream;
   let written = '';
   let next = 0;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is required at ${CHROMIUM} for the browser test (apt-get install -y chromium, or set CHROMIUM_BIN)`);
-    }
-    if (!existsSync(join(ROOT, 'dist/web/index.html'))) throw new Error('dist/web is missing: run "npm run build" first');
+    requireBrowser();
     database = await createPostgresDatabase();
     service = await ServiceProcess.start({ ...database.env, NATS_URL: '', LOG_LEVEL: 'warn' });
     api = service.api();
@@ -78,14 +69,8 @@ describe('a streaming response in Chromium', () => {
     const writer = new SessionWriter({ baseUrl: service.baseUrl, apiKey: api.key, minRetryDelayMs: 20, maxRetryDelayMs: 300 });
     reply = await writer.createInteraction(session.id, 'Tell me a long story, please.');
 
-    userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-    context = await playwright.chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: VIEWPORT,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium({ viewport: VIEWPORT });
+    page = browser.page;
     // Records the URL of every socket the page opens and the frames it receives.
     await page.addInitScript(() => {
       const w = window as unknown as ProbeWindow;
@@ -105,10 +90,9 @@ describe('a streaming response in Chromium', () => {
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await service?.stop('SIGKILL');
     await database?.drop();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   /**

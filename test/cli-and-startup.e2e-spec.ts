@@ -4,9 +4,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Api } from './helpers/api.js';
 import { createEmbeddedDatabase, createPostgresDatabase, type TestDatabase } from './helpers/database.js';
+import { FaultProxy } from './helpers/fault-proxy.js';
 import { freePort } from './helpers/ports.js';
 import { ServiceProcess } from './helpers/service.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
 import { TestSocket } from './helpers/ws.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -79,12 +79,10 @@ describe('CLI and start-up (real processes)', () => {
 
     // The database answers nothing until the clients are in: the restarted service cannot
     // get ready before them, whatever the machine's speed.
-    const proxy = await TcpProxy.start('127.0.0.1', Number(new URL(db.url!).port));
+    const proxy = await FaultProxy.inFrontOf(db.url!);
     cleanup.push(() => proxy.close());
-    proxy.pause();
-    const proxied = new URL(db.url!);
-    proxied.port = String(proxy.port);
-    const service = started(await ServiceProcess.spawn({ DATABASE_URL: proxied.toString() }));
+    await proxy.set('blackhole');
+    const service = started(await ServiceProcess.spawn({ DATABASE_URL: proxy.through(db.url!) }));
     await service.waitListening();
     expect((await fetch(`${service.baseUrl}/healthz`)).status).toBe(200);
     const early = await fetch(`${service.baseUrl}/readyz`);
@@ -101,7 +99,7 @@ describe('CLI and start-up (real processes)', () => {
     expect(client.isClosed).toBe(false);
     expect(restAnswered).toBe(false);
 
-    proxy.resume();
+    await proxy.set('pass');
     await service.waitReady();
     const snapshot = await client.next((frame) => frame.type === 'session_update');
     expect(snapshot).toEqual(expect.objectContaining({ snapshot: true, session: expect.objectContaining({ id: session.id }) }));

@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import playwright, { type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium, requireBrowser, type TestBrowser } from './helpers/browser.js';
 import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
 import { ServiceProcess } from './helpers/service.js';
 
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const WAIT = { timeout: 30_000 };
 
 /**
@@ -19,23 +14,16 @@ const WAIT = { timeout: 30_000 };
 describe('Content-Security-Policy in Chromium', () => {
   let database: TestDatabase;
   let service: ServiceProcess;
-  let context: BrowserContext | undefined;
+  let browser: TestBrowser | undefined;
   let page: Page;
-  let userDataDir: string | undefined;
   const violations: string[] = [];
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`Chromium is required at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_BIN)`);
-    if (!existsSync(join(ROOT, 'dist/web/index.html'))) throw new Error('dist/web is missing: run "npm run build" first');
+    requireBrowser();
     database = await createPostgresDatabase();
     service = await ServiceProcess.start({ ...database.env, NATS_URL: '', LOG_LEVEL: 'warn' });
-    userDataDir = mkdtempSync(join(tmpdir(), 'chromium-profile-'));
-    context = await playwright.chromium.launchPersistentContext(userDataDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await launchChromium();
+    page = browser.page;
     page.on('console', (message) => {
       if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(message.text());
     });
@@ -45,10 +33,9 @@ describe('Content-Security-Policy in Chromium', () => {
   });
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
+    await browser?.close();
     await service?.stop('SIGKILL');
     await database?.drop();
-    if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
   it('runs the page: sign in, list, follow a session over the cookie-authenticated WebSocket', async () => {

@@ -21,13 +21,11 @@ describe('REST calls while the database is unavailable', () => {
 
   beforeAll(async () => {
     database = await createPostgresDatabase();
-    const target = new URL(database.url!);
-    proxy = await FaultProxy.start(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(database.url!);
-    proxied.host = `127.0.0.1:${proxy.port}`;
+    proxy = await FaultProxy.inFrontOf(database.url!);
+    const proxied = proxy.through(database.url!);
     app = await TestApp.start(
       { DATABASE_TIMEOUT_MS: String(DATABASE_TIMEOUT_MS), VERSION_CHECK_INTERVAL_MS: '0', FAST_VERSION_CHECK_MS: '0' },
-      { url: proxied.toString(), env: { DATABASE_URL: proxied.toString() }, drop: async () => undefined },
+      { url: proxied, env: { DATABASE_URL: proxied }, drop: async () => undefined },
     );
     alice = await app.newUser('alice');
     const session = await alice.createSession('outage');

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ServerEvent, type InteractionAppendEvent, type InteractionUpdateEvent, type Session, type SessionUpdateEvent } from '../src/protocol/protocol.js';
-import type { Api } from './helpers/api.js';
 import { eventually } from './helpers/ports.js';
-import { Replicas } from './helpers/replicas.js';
+import { useReplicas } from './helpers/replicas.js';
 import type { ServiceProcess } from './helpers/service.js';
-import { historyOp, mergeDelta, type HistoryOp } from './helpers/session-history.js';
+import { historyOp, mergeDelta, writeOp } from './helpers/session-history.js';
 import { TestSocket } from './helpers/ws.js';
 
 interface ProcessMetrics {
@@ -19,40 +18,30 @@ interface ProcessMetrics {
  * and whichever restarted.
  */
 describe('append deltas and kept states across replicas and restarts', () => {
-  let replicas: Replicas;
-  let a: ServiceProcess;
-  let b: ServiceProcess;
-  let viaA: Api;
+  const fx = useReplicas({ VERSION_CHECK_INTERVAL_MS: '0', CHANNEL_LINGER_MS: '600000' });
 
-  beforeAll(async () => {
-    replicas = await Replicas.start(2, { VERSION_CHECK_INTERVAL_MS: '0', CHANNEL_LINGER_MS: '600000' });
-    [a, b] = replicas.processes;
-    viaA = a.api(replicas.apiKey);
-  });
-  afterAll(() => replicas?.dispose());
-
-  const connect = (replica: ServiceProcess, sessionId: string, query = '') => TestSocket.connect(replica.wsBase, sessionId, replicas.apiKey, query);
+  const connect = (replica: ServiceProcess, sessionId: string, query = '') => TestSocket.connect(replica.wsBase, sessionId, fx.replicas.apiKey, query);
   const metrics = async (replica: ServiceProcess): Promise<ProcessMetrics> => (await fetch(`${replica.baseUrl}/metrics`, { headers: { accept: 'application/json' } })).json() as Promise<ProcessMetrics>;
 
   async function restart(which: 'a' | 'b'): Promise<void> {
-    const old = which === 'a' ? a : b;
+    const old = which === 'a' ? fx.a : fx.b;
     await old.stop('SIGKILL');
     const fresh = await old.restart();
-    replicas.processes.push(fresh);
+    fx.replicas.processes.push(fresh);
     if (which === 'a') {
-      a = fresh;
-      viaA = a.api(replicas.apiKey);
-    } else b = fresh;
+      fx.a = fresh;
+      fx.viaA = fresh.api(fx.replicas.apiKey);
+    } else fx.b = fresh;
   }
 
   it('builds interaction_append on the receiving replica for delta sockets, interaction_update for v1 sockets', async () => {
-    const session = await viaA.createSession('stream across');
-    const interaction = await viaA.addInteraction(session.id, 'go');
-    const delta = connect(b, session.id, '&delta=append');
-    const v1 = connect(b, session.id);
+    const session = await fx.viaA.createSession('stream across');
+    const interaction = await fx.viaA.addInteraction(session.id, 'go');
+    const delta = connect(fx.b, session.id, '&delta=append');
+    const v1 = connect(fx.b, session.id);
     await Promise.all([delta.next(), v1.next()]);
-    await viaA.updateInteraction(session.id, interaction.id, { append: 'hello ' });
-    await viaA.updateInteraction(session.id, interaction.id, { append: 'world', state: 'complete' });
+    await fx.viaA.updateInteraction(session.id, interaction.id, { append: 'hello ' });
+    await fx.viaA.updateInteraction(session.id, interaction.id, { append: 'world', state: 'complete' });
     const appended = await delta.next<InteractionAppendEvent>((f) => 'version' in f && f.version === 4);
     expect(delta.frames.slice(1)).toEqual([
       { type: ServerEvent.InteractionAppend, session_id: session.id, owner: expect.any(String), interaction_id: interaction.id, version: 3, append: 'hello ', updated: expect.any(String) },
@@ -65,62 +54,49 @@ describe('append deltas and kept states across replicas and restarts', () => {
   });
 
   it('resumes with since after a restart: the delta from the database, then appends as deltas', async () => {
-    const session = await viaA.createSession('resume after restart');
-    const kept = await viaA.addInteraction(session.id, 'unchanged');
-    const streamed = await viaA.addInteraction(session.id, 'streamed');
-    const client = connect(b, session.id, '&delta=append');
+    const session = await fx.viaA.createSession('resume after restart');
+    const kept = await fx.viaA.addInteraction(session.id, 'unchanged');
+    const streamed = await fx.viaA.addInteraction(session.id, 'streamed');
+    const client = connect(fx.b, session.id, '&delta=append');
     const first = await client.next<SessionUpdateEvent>();
     await restart('b');
-    await viaA.updateInteraction(session.id, streamed.id, { append: 'while b was away' });
-    const again = connect(b, session.id, `&delta=append&since=${first.version}`);
+    await fx.viaA.updateInteraction(session.id, streamed.id, { append: 'while b was away' });
+    const again = connect(fx.b, session.id, `&delta=append&since=${first.version}`);
     const delta = await again.next<SessionUpdateEvent>();
     expect(delta).toMatchObject({ version: 4, since: 3 });
     expect(delta.session!.interactions.map((i) => i.id)).toEqual([streamed.id]);
-    expect(mergeDelta(first.session!, delta.session!)).toEqual(await viaA.getSession(session.id));
-    await viaA.updateInteraction(session.id, streamed.id, { append: '!' });
+    expect(mergeDelta(first.session!, delta.session!)).toEqual(await fx.viaA.getSession(session.id));
+    await fx.viaA.updateInteraction(session.id, streamed.id, { append: '!' });
     expect(await again.next((f) => 'version' in f && f.version === 5)).toMatchObject({ type: ServerEvent.InteractionAppend, append: '!' });
     expect(kept.id).not.toBe(streamed.id);
     again.close();
   });
-
-  async function write(api: Api, sessionId: string, op: HistoryOp): Promise<void> {
-    const { interactions } = await api.getSession(sessionId);
-    if (op.kind === 'create') await api.addInteraction(sessionId, op.prompt);
-    else if (op.kind === 'rename') await api.renameSession(sessionId, op.name);
-    else if (interactions.length > 0) {
-      const target = interactions[op.target % interactions.length].id;
-      const body: Record<string, unknown> = op.kind === 'append' ? { append: op.text } : op.response !== undefined ? { response_message: op.response } : {};
-      if (op.state !== undefined) body.state = op.state;
-      if (op.error !== undefined) body.error = op.error;
-      if (Object.keys(body).length > 0) await api.updateInteraction(sessionId, target, body);
-    }
-  }
 
   it('serves from memory the database state, field for field, whichever replica wrote and whichever restarted', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.tuple(historyOp, fc.constantFrom('a', 'b'), fc.constantFrom('none', 'none', 'none', 'none', 'none', 'none', 'restart a', 'restart b')), { minLength: 1, maxLength: 8 }),
         async (steps) => {
-          const session = await viaA.createSession('property across replicas');
+          const session = await fx.viaA.createSession('property across replicas');
           // B follows the session, then nobody does: its channel lingers with the state.
-          const follower = connect(b, session.id);
+          const follower = connect(fx.b, session.id);
           await follower.next();
           follower.close();
           await follower.closed;
           for (const [op, writer, event] of steps) {
-            await write(writer === 'a' ? viaA : b.api(replicas.apiKey), session.id, op);
+            await writeOp(writer === 'a' ? fx.viaA : fx.b.api(fx.replicas.apiKey), session.id, op);
             if (event === 'restart a') await restart('a');
             if (event === 'restart b') await restart('b');
           }
-          const database: Session = await viaA.getSession(session.id);
+          const database: Session = await fx.viaA.getSession(session.id);
           // Events travel after the commit: the kept state may need a moment to reach the last version.
           let frame: SessionUpdateEvent | undefined;
           let statements = -1;
           await eventually(async () => {
-            const before = await metrics(b);
-            const socket = connect(b, session.id);
+            const before = await metrics(fx.b);
+            const socket = connect(fx.b, session.id);
             frame = await socket.next<SessionUpdateEvent>();
-            statements = (await metrics(b)).sql_statements - before.sql_statements;
+            statements = (await metrics(fx.b)).sql_statements - before.sql_statements;
             socket.close();
             await socket.closed;
             return frame.version === database.version;
@@ -128,10 +104,10 @@ describe('append deltas and kept states across replicas and restarts', () => {
           expect(frame!.session).toEqual(database);
           // After a restart of B its first connect reads; from then on B answers from memory.
           if (statements !== 0) {
-            const before = await metrics(b);
-            const socket = connect(b, session.id);
+            const before = await metrics(fx.b);
+            const socket = connect(fx.b, session.id);
             expect((await socket.next<SessionUpdateEvent>()).session).toEqual(database);
-            expect((await metrics(b)).sql_statements - before.sql_statements).toBe(0);
+            expect((await metrics(fx.b)).sql_statements - before.sql_statements).toBe(0);
             socket.close();
           }
         },

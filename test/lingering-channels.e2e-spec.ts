@@ -9,7 +9,7 @@ import { SessionChannels } from '../src/realtime/session-channels.js';
 import { VersionCheck } from '../src/realtime/version-check.js';
 import { useTestApp } from './helpers/app.js';
 import { eventually } from './helpers/ports.js';
-import { historyOp, type HistoryOp } from './helpers/session-history.js';
+import { historyOp, writeOp } from './helpers/session-history.js';
 import { TestSocket } from './helpers/ws.js';
 
 /**
@@ -39,19 +39,6 @@ describe('lingering channels and kept session states', () => {
   /** Waits until the kept state has taken every committed change (events travel after the commit). */
   const keptAt = (sessionId: string, version: number) =>
     eventually(() => channels().keptVersion(fx.user.userId, sessionId) === version, `the kept state at version ${version}`);
-
-  async function write(sessionId: string, op: HistoryOp): Promise<void> {
-    const { interactions } = await fx.user.getSession(sessionId);
-    if (op.kind === 'create') await fx.user.addInteraction(sessionId, op.prompt);
-    else if (op.kind === 'rename') await fx.user.renameSession(sessionId, op.name);
-    else if (interactions.length > 0) {
-      const target = interactions[op.target % interactions.length].id;
-      const body: Record<string, unknown> = op.kind === 'append' ? { append: op.text } : op.response !== undefined ? { response_message: op.response } : {};
-      if (op.state !== undefined) body.state = op.state;
-      if (op.error !== undefined) body.error = op.error;
-      if (Object.keys(body).length > 0) await fx.user.updateInteraction(sessionId, target, body);
-    }
-  }
 
   it('costs one statement for a cold connect, none for a followed or a lingering one', async () => {
     const warm = await firstFrame((await fx.user.createSession('warm-up')).id);
@@ -93,7 +80,7 @@ describe('lingering channels and kept session states', () => {
         const session = await fx.user.createSession('property');
         let open = [(await firstFrame(session.id)).socket];
         for (const [op, move] of steps) {
-          await write(session.id, op);
+          await writeOp(fx.user, session.id, op);
           if (move === 'leave') {
             await closeAll(...open);
             open = [];

@@ -3,8 +3,8 @@ import { CloseCode, ErrorCode } from '../src/protocol/protocol.js';
 import type { Api } from './helpers/api.js';
 import { TestApp } from './helpers/app.js';
 import { createPostgresDatabase, type TestDatabase } from './helpers/database.js';
+import { FaultProxy } from './helpers/fault-proxy.js';
 import { isSnapshot } from './helpers/recording-client.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
 import { TestSocket } from './helpers/ws.js';
 
 /**
@@ -14,7 +14,7 @@ import { TestSocket } from './helpers/ws.js';
  */
 describe('session lookup against a database that does not answer', () => {
   let database: TestDatabase;
-  let proxy: TcpProxy;
+  let proxy: FaultProxy;
   let app: TestApp;
   let alice: Api;
   /** Never used before the database hangs: its key is not cached. */
@@ -23,21 +23,19 @@ describe('session lookup against a database that does not answer', () => {
 
   beforeAll(async () => {
     database = await createPostgresDatabase();
-    const target = new URL(database.url!);
-    proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(database.url!);
-    proxied.host = `127.0.0.1:${proxy.port}`;
+    proxy = await FaultProxy.inFrontOf(database.url!);
+    const proxied = proxy.through(database.url!);
     app = await TestApp.start(
       { SESSION_LOOKUP_TIMEOUT_MS: '300', VERSION_CHECK_INTERVAL_MS: '0' },
-      { url: proxied.toString(), env: { DATABASE_URL: proxied.toString() }, drop: async () => undefined },
+      { url: proxied, env: { DATABASE_URL: proxied }, drop: async () => undefined },
     );
     alice = await app.newUser('alice');
     carol = await app.newUser('carol');
   });
   afterAll(async () => {
     for (const socket of sockets) socket.close();
-    // A paused proxy would hold the pool's shutdown forever.
-    proxy?.resume();
+    // A black-holing proxy would hold the pool's shutdown forever.
+    await proxy?.set('pass');
     await app?.close();
     await proxy?.close();
     await database?.drop();
@@ -65,7 +63,7 @@ describe('session lookup against a database that does not answer', () => {
     const watchers = [connect(followed.id), connect(other.id)];
     await Promise.all(watchers.map((socket) => socket.next(isSnapshot)));
 
-    proxy.pause();
+    await proxy.set('blackhole');
     await expectUnavailable(connect(target.id));
     // A key that is not cached needs the database too: same answer.
     await expectUnavailable(connect(missing, carol.key));
@@ -78,7 +76,7 @@ describe('session lookup against a database that does not answer', () => {
     }
     expect((await fetch(`${app.baseUrl}/healthz`)).status).toBe(200);
 
-    proxy.resume();
+    await proxy.set('pass');
     const retry = connect(target.id);
     expect(await retry.next()).toMatchObject({ type: 'session_update', snapshot: true, version: 1, session: { id: target.id } });
     const carolRetry = connect(missing, carol.key);

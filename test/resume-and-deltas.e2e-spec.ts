@@ -8,7 +8,7 @@ import { sessionSubject } from '../src/protocol/protocol.js';
 import { useTestApp } from './helpers/app.js';
 import { eventually } from './helpers/ports.js';
 import { isSnapshot } from './helpers/recording-client.js';
-import { historyOp, mergeDelta, type HistoryOp } from './helpers/session-history.js';
+import { historyOp, mergeDelta, writeOp } from './helpers/session-history.js';
 import { TestSocket } from './helpers/ws.js';
 
 /** `since` delta snapshots and `delta=append` frames (protocol v1.1), against the real service. */
@@ -17,20 +17,6 @@ describe('resume with since, append deltas', () => {
   const connect = (sessionId: string | null, query = '', key: string | null = fx.user.key) => TestSocket.connect(fx.app.wsBase, sessionId, key, query);
   const versionOf = (frame: ServerFrame) => ('version' in frame ? frame.version : -1);
 
-  /** Applies one generated write through REST. */
-  async function write(sessionId: string, op: HistoryOp): Promise<void> {
-    const { interactions } = await fx.user.getSession(sessionId);
-    if (op.kind === 'create') await fx.user.addInteraction(sessionId, op.prompt);
-    else if (op.kind === 'rename') await fx.user.renameSession(sessionId, op.name);
-    else if (interactions.length > 0) {
-      const target = interactions[op.target % interactions.length].id;
-      const body: Record<string, unknown> = op.kind === 'append' ? { append: op.text } : op.response !== undefined ? { response_message: op.response } : {};
-      if (op.state !== undefined) body.state = op.state;
-      if (op.error !== undefined) body.error = op.error;
-      if (Object.keys(body).length > 0) await fx.user.updateInteraction(sessionId, target, body);
-    }
-  }
-
   it('merging the since delta into the state held at since gives the full snapshot, for random histories', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(historyOp, { minLength: 1, maxLength: 10 }), fc.nat(), async (ops, pick) => {
@@ -38,7 +24,7 @@ describe('resume with since, append deltas', () => {
         const held: Session[] = [];
         held[1] = await fx.user.getSession(session.id);
         for (const op of ops) {
-          await write(session.id, op);
+          await writeOp(fx.user, session.id, op);
           const now = await fx.user.getSession(session.id);
           held[now.version] = now;
         }

@@ -128,13 +128,20 @@ describe('writes made for streaming', () => {
       expect((await fx.user.getSession(session.id)).version).toBe(2);
     });
 
-    it('answers a missing or non-JSON body with 400, and malformed ids with 404 whatever the body', async () => {
+    it('answers a missing body or a JSON non-object with 400, a non-JSON body with 415, and malformed ids with 404 whatever the body', async () => {
       const { session, interaction } = await fresh();
       const raw = (path: string, init: RequestInit) => fetch(`${fx.user.baseUrl}/api/v1${path}`, { method: 'PATCH', ...init, headers: { authorization: `Bearer ${fx.user.key}`, ...init.headers } });
-      for (const init of [{}, { body: 'x', headers: { 'content-type': 'text/plain' } }, { body: '[1]', headers: { 'content-type': 'application/json' } }]) {
+      const cases: [RequestInit, number, string, RegExp][] = [
+        [{}, 400, 'Bad Request', /^body must contain at least one of response_message, append, state, error/],
+        [{ body: '[1]', headers: { 'content-type': 'application/json' } }, 400, 'Bad Request', /^body must be a JSON object/],
+        [{ body: 'x', headers: { 'content-type': 'text/plain' } }, 415, 'Unsupported Media Type', /Content-Type/],
+      ];
+      for (const [init, status, error, message] of cases) {
         const reply = await raw(`/sessions/${session.id}/interactions/${interaction.id}`, init);
-        expect(reply.status).toBe(400);
-        expect(await reply.json()).toEqual({ statusCode: 400, error: 'Bad Request', message: [expect.stringMatching(/^body must be a JSON object/)] });
+        expect(reply.status).toBe(status);
+        const body = (await reply.json()) as { statusCode: number; error: string; message: string | string[] };
+        expect(body).toEqual({ statusCode: status, error, message: expect.anything() });
+        expect([body.message].flat().join('; ')).toMatch(message);
         const malformed = await raw(`/sessions/nope/interactions/nope`, init);
         expect(malformed.status).toBe(404);
       }

@@ -38,15 +38,7 @@ export class Store {
 /** v1.1 `since`: the session with only the interactions changed after `since`, when it has them. */
 export function sinceFrame(sessionId, s, since) {
   if (!s || !(since >= 1) || since > s.version) return snapshotFrame(sessionId, s);
-  return JSON.stringify({
-    type: 'session_update',
-    session_id: s.id,
-    owner: s.owner,
-    version: s.version,
-    snapshot: true,
-    since,
-    session: { ...s, interactions: s.interactions.filter((i) => i.version > since) },
-  });
+  return foundFrame(s, { since, session: { ...s, interactions: s.interactions.filter((i) => i.version > since) } });
 }
 
 export function snapshotFrame(sessionId, s) {
@@ -61,14 +53,12 @@ export function snapshotFrame(sessionId, s) {
       error: { code: 'session_not_found', message: 'session not found' },
     });
   }
-  return JSON.stringify({
-    type: 'session_update',
-    session_id: s.id,
-    owner: s.owner,
-    version: s.version,
-    snapshot: true,
-    session: s,
-  });
+  return foundFrame(s, { session: s });
+}
+
+/** A snapshot of a session that exists; `rest` holds `since` (when given) and `session`, in that order. */
+function foundFrame(s, rest) {
+  return JSON.stringify({ type: 'session_update', session_id: s.id, owner: s.owner, version: s.version, snapshot: true, ...rest });
 }
 
 function readBody(req) {

@@ -30,16 +30,13 @@ export const postgresOutage: Scenario = {
     // Quick mode too: a round of probes may take REST_BOUND_MS, and a few rounds should fit.
     const outageMs = quick ? 10_000 : 10_000;
     const stack = await Stack.create();
-    const target = new URL(stack.database.url!);
-    const proxy = await FaultProxy.start(target.hostname, Number(target.port || 5432));
+    const proxy = await FaultProxy.inFrontOf(stack.database.url!);
     stack.onDispose(() => proxy.close());
     const figures: Record<string, number | string> = {};
     try {
       const nats = await stack.nats();
-      const viaProxy = new URL(stack.database.url!);
-      viaProxy.port = String(proxy.port);
       const service = await stack.start({
-        DATABASE_URL: viaProxy.toString(),
+        DATABASE_URL: proxy.through(stack.database.url!),
         NATS_URL: nats.url,
         DATABASE_TIMEOUT_MS: String(DATABASE_TIMEOUT_MS),
         SESSION_LOOKUP_TIMEOUT_MS: String(SESSION_LOOKUP_TIMEOUT_MS),

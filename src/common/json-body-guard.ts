@@ -48,11 +48,20 @@ export class BodyRejected extends Error {
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH']);
 
+/** Where a request keeps its body's problem until its route is known (see BodyProblemInterceptor). */
+const BODY_PROBLEM = Symbol('body problem');
+type WithProblem = Request & { [BODY_PROBLEM]?: unknown };
+
 /**
  * Express middleware, after the JSON parser. A write with no body reads as `{}`, so that the
  * route's own checks answer (404 for an unknown id, 400 naming the missing field) instead of
  * code meeting `undefined`; a write whose body is not JSON is refused with 415 naming the
  * header; a JSON body with a problem above is refused with 400.
+ *
+ * The refusal is not sent from here: at this point the route is not known, and an id that
+ * can name nothing must be answered 404 whatever the body (ids are judged before bodies).
+ * The problem is kept on the request and the body read as `{}`; BodyProblemInterceptor
+ * throws it once routing, authentication and the rate limit have had their say.
  */
 export function jsonBodyGuard(maxDepth = JSON_MAX_DEPTH) {
   return (request: Request, _response: Response, next: NextFunction): void => {
@@ -60,12 +69,37 @@ export function jsonBodyGuard(maxDepth = JSON_MAX_DEPTH) {
       const length = Number(request.headers['content-length'] ?? 0);
       const chunked = request.headers['transfer-encoding'] !== undefined;
       if (WRITES.has(request.method) && (length > 0 || chunked)) {
-        return next(new BodyRejected(415, `request body must be JSON (Content-Type: application/json), got Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}`));
+        deferBodyProblem(request, new BodyRejected(415, `request body must be JSON (Content-Type: application/json), got Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}`));
+      } else {
+        request.body = {};
       }
-      request.body = {};
       return next();
     }
     const problem = findBodyProblem(request.body, maxDepth);
-    next(problem ? new BodyRejected(400, problem.message) : undefined);
+    if (problem) deferBodyProblem(request, new BodyRejected(400, problem.message));
+    next();
   };
+}
+
+/**
+ * Express error middleware right after the JSON parser: its failures (invalid JSON, over
+ * BODY_LIMIT, an unsupported charset) are kept like the guard's, for the same reason.
+ */
+export function deferBodyParserErrors() {
+  return (error: unknown, request: Request, _response: Response, next: NextFunction): void => {
+    const type = (error as { type?: unknown } | null)?.type;
+    if (typeof type !== 'string' || !type.startsWith('entity.') && type !== 'encoding.unsupported' && type !== 'charset.unsupported') return next(error);
+    deferBodyProblem(request, error);
+    next();
+  };
+}
+
+function deferBodyProblem(request: Request, problem: unknown): void {
+  (request as WithProblem)[BODY_PROBLEM] = problem;
+  request.body = {};
+}
+
+/** The body problem kept for this request, if any. */
+export function bodyProblemOf(request: Request): unknown {
+  return (request as WithProblem)[BODY_PROBLEM];
 }

@@ -1,9 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { SessionRepository } from '../sessions/session.repository.js';
+import { PeriodicVersionCheck } from './periodic-version-check.js';
 import { SessionChannels } from './session-channels.js';
-
-const BATCH = 1000;
 
 /**
  * Closes the crash window between commit and publish. A replica that commits a change and
@@ -29,57 +28,24 @@ const BATCH = 1000;
  * subscribers' sockets with it, and every reconnect reads a fresh snapshot.
  */
 @Injectable()
-export class CrashWindowCheck implements OnApplicationBootstrap, OnModuleDestroy {
-  private readonly log = new Logger('CrashWindowCheck');
-  private timer?: NodeJS.Timeout;
-  private running = false;
+export class CrashWindowCheck extends PeriodicVersionCheck {
   /** The database's versions at the previous round (a session absent there was missing). */
   private previous = new Map<string, number>();
   private previousIds = new Set<string>();
 
-  constructor(
-    private readonly channels: SessionChannels,
-    private readonly sessions: SessionRepository,
-    @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'fastVersionCheckMs'>,
-  ) {}
-
-  onApplicationBootstrap(): void {
-    if (this.config.fastVersionCheckMs === 0) return;
-    this.timer = setInterval(() => void this.run(), this.config.fastVersionCheckMs);
-    this.timer.unref();
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.timer);
-  }
-
-  /** One round; returns how many channels were re-snapshotted. */
-  async run(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
-    try {
-      const ids = this.channels.followedSessionIds();
-      const current = new Map<string, number>();
-      for (let start = 0; start < ids.length; start += BATCH) {
-        for (const [id, version] of await this.sessions.versions(ids.slice(start, start + BATCH))) current.set(id, version);
-      }
-      const behind = this.settle(current, ids);
-      if (behind > 0) this.log.warn(`${behind} followed sessions missed a change announced by nobody; re-snapshotted`);
-      return behind;
-    } catch (error) {
-      // The next round tries again; a failed round must not count as "the database had nothing".
-      this.log.warn({ err: error }, 'fast version check failed');
-      return 0;
-    } finally {
-      this.running = false;
-    }
+  constructor(channels: SessionChannels, sessions: SessionRepository, @Inject(APP_CONFIG) config: Pick<AppConfig, 'fastVersionCheckMs'>) {
+    super(channels, sessions, config.fastVersionCheckMs, new Logger('CrashWindowCheck'), {
+      behind: 'followed sessions missed a change announced by nobody; re-snapshotted',
+      failed: 'fast version check failed',
+    });
   }
 
   /**
-   * Holds the channels to the previous round's versions (only sessions checked in both
-   * rounds: a newly followed one has just read its snapshot), then remembers this round.
+   * Behind a version the database already had one round ago. Holds the channels to the
+   * previous round's versions (only sessions checked in both rounds: a newly followed one
+   * has just read its snapshot), then remembers this round.
    */
-  settle(current: Map<string, number>, checked: string[]): number {
+  protected resyncBehind(current: Map<string, number>, checked: string[]): number {
     const both = checked.filter((id) => this.previousIds.has(id));
     const held = new Map<string, number>();
     for (const id of both) {

@@ -100,7 +100,14 @@ function setup(limits: Partial<ChannelLimits> = {}) {
   };
   const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, config);
   const publish = (payload: Uint8Array, sessionId = 's') => bus.publish(sessionSubject(OWNER, sessionId), payload);
-  return { bus, reader, metrics, channels, publish };
+  /** Joins the first member of session `s` and answers the read it starts with `version`. */
+  const firstJoin = async (m: Recorder, version = 2) => {
+    void channels.join(m);
+    await flush();
+    reader.reads[0].resolve(snap(version));
+    await flush();
+  };
+  return { bus, reader, metrics, channels, publish, firstJoin };
 }
 
 async function withFakeTimers(test: () => Promise<void>): Promise<void> {
@@ -208,12 +215,9 @@ describe('SessionChannels', () => {
   });
 
   it('over NATS, answers from the kept state only after a bus round trip, with what arrived meanwhile', async () => {
-    const { bus, reader, channels, publish } = setup();
+    const { bus, reader, channels, publish, firstJoin } = setup();
     bus.kind = 'nats';
-    void channels.join(member('s'));
-    await flush();
-    reader.reads[0].resolve(snap(2));
-    await flush();
+    await firstJoin(member('s'));
     const later = member('s');
     void channels.join(later);
     await flush();
@@ -258,11 +262,8 @@ describe('SessionChannels', () => {
   });
 
   it('forgets the kept state on a malformed bus message', async () => {
-    const { reader, channels, metrics, publish } = setup();
-    void channels.join(member('s'));
-    await flush();
-    reader.reads[0].resolve(snap(2));
-    await flush();
+    const { reader, channels, metrics, publish, firstJoin } = setup();
+    await firstJoin(member('s'));
     publish(new TextEncoder().encode('{"type":"interaction_update","version":"3"}'));
     expect(metrics.keptStatesDropped).toBe(1);
     void channels.join(member('s'));
@@ -272,12 +273,9 @@ describe('SessionChannels', () => {
 
   it('keeps a channel lingering after its last member, advances it, and serves a reconnect with no read', async () => {
     await withFakeTimers(async () => {
-      const { bus, reader, channels, metrics, publish } = setup({ channelLingerMs: 5000 });
+      const { bus, reader, channels, metrics, publish, firstJoin } = setup({ channelLingerMs: 5000 });
       const m = member('s');
-      void channels.join(m);
-      await flush();
-      reader.reads[0].resolve(snap(2));
-      await flush();
+      await firstJoin(m);
       channels.leave(m);
       expect(channels.lingering).toBe(1);
       expect(metrics.busSubscriptions).toBe(1);
@@ -313,12 +311,9 @@ describe('SessionChannels', () => {
   });
 
   it('closes a lingering channel whose state is forgotten', async () => {
-    const { reader, channels, metrics, publish } = setup({ channelLingerMs: 60_000 });
+    const { channels, metrics, publish, firstJoin } = setup({ channelLingerMs: 60_000 });
     const m = member('s');
-    void channels.join(m);
-    await flush();
-    reader.reads[0].resolve(snap(2));
-    await flush();
+    await firstJoin(m);
     channels.leave(m);
     publish(encodeChange({ type: 'session_update', session_id: 's', owner: OWNER, version: 3, snapshot: false, session: null }));
     expect(channels.size).toBe(0);

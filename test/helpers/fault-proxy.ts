@@ -1,9 +1,11 @@
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { freePort } from './ports.js';
 
 export type ProxyMode = 'pass' | 'blackhole' | 'refuse';
 
 /**
  * A TCP forwarder in front of PostgreSQL that can fail the way networks and databases do:
+ * - `pass`: bytes flow both ways;
  * - `blackhole`: connections are accepted and bytes taken, but nothing answers (a hung
  *   server or a dead path); what was held is delivered, in order, when it passes again;
  * - `refuse`: the port is closed (ECONNREFUSED) and every open connection is cut, as when
@@ -20,13 +22,22 @@ export class FaultProxy {
   ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<FaultProxy> {
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-    const port = (probe.address() as { port: number }).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const proxy = new FaultProxy(port, { host: targetHost, port: targetPort });
+    const proxy = new FaultProxy(await freePort(), { host: targetHost, port: targetPort });
     await proxy.listen();
     return proxy;
+  }
+
+  /** Starts a proxy in front of the database at `url`. */
+  static async inFrontOf(url: string): Promise<FaultProxy> {
+    const target = new URL(url);
+    return FaultProxy.start(target.hostname, Number(target.port || 5432));
+  }
+
+  /** `url` with its host and port replaced by the proxy's. */
+  through(url: string): string {
+    const proxied = new URL(url);
+    proxied.host = `127.0.0.1:${this.port}`;
+    return proxied.toString();
   }
 
   get current(): ProxyMode {

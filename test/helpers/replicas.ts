@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from '@jest/globals';
+import type { Api } from './api.js';
 import { createPostgresDatabase, type TestDatabase } from './database.js';
 import { TestNatsServer } from './nats.js';
 import { ServiceProcess } from './service.js';
@@ -48,4 +50,30 @@ export class Replicas {
     await this.nats.dispose();
     await this.database.drop();
   }
+}
+
+export interface ReplicasFixture {
+  replicas: Replicas;
+  a: ServiceProcess;
+  b: ServiceProcess;
+  /** The admin key through A and through B. */
+  viaA: Api;
+  viaB: Api;
+}
+
+/**
+ * Registers the usual hooks of a spec on two replicas: started before the file's tests,
+ * stopped after them. Read the fields inside tests (they exist from then); a spec that
+ * restarts a replica puts the new process in its place.
+ */
+export function useReplicas(env: Record<string, string> = {}): ReplicasFixture {
+  const fixture = {} as ReplicasFixture;
+  beforeAll(async () => {
+    fixture.replicas = await Replicas.start(2, env);
+    [fixture.a, fixture.b] = fixture.replicas.processes;
+    fixture.viaA = fixture.a.api(fixture.replicas.apiKey);
+    fixture.viaB = fixture.b.api(fixture.replicas.apiKey);
+  });
+  afterAll(() => fixture.replicas?.dispose());
+  return fixture;
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { encodeChange } from '../../src/events/change-message.js';
 import { interactionFrame, sessionStateFrame, type AppendDelta } from '../../src/events/session-events.js';
 import { INTERACTION_STATES, type Interaction, type InteractionState, type Session } from '../../src/protocol/protocol.js';
+import type { Api } from './api.js';
 
 /** One change to a session, as a writer makes it; `target` picks an existing interaction (modulo their number). */
 export type HistoryOp =
@@ -21,6 +22,20 @@ export const historyOp: fc.Arbitrary<HistoryOp> = fc.oneof(
 );
 
 export const history = fc.array(historyOp, { minLength: 0, maxLength: 40 });
+
+/** Makes one generated change through REST, as `api`'s user. */
+export async function writeOp(api: Api, sessionId: string, op: HistoryOp): Promise<void> {
+  const { interactions } = await api.getSession(sessionId);
+  if (op.kind === 'create') await api.addInteraction(sessionId, op.prompt);
+  else if (op.kind === 'rename') await api.renameSession(sessionId, op.name);
+  else if (interactions.length > 0) {
+    const target = interactions[op.target % interactions.length].id;
+    const body: Record<string, unknown> = op.kind === 'append' ? { append: op.text } : op.response !== undefined ? { response_message: op.response } : {};
+    if (op.state !== undefined) body.state = op.state;
+    if (op.error !== undefined) body.error = op.error;
+    if (Object.keys(body).length > 0) await api.updateInteraction(sessionId, target, body);
+  }
+}
 
 export interface ModelHistory {
   /** `states[v]`: the session at version v (index 0 unused). */
