@@ -28,7 +28,7 @@ if (process.argv.includes('--stamp')) {
 } else {
   const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
   const changed = Math.max(...inputs.map((input) => newest(join(root, input))));
-  if (changed > built || !existsSync(join(root, 'dist', 'src', 'main.js')) || !existsSync(join(root, 'dist', 'agent', 'src', 'agent', 'demo-agent.js'))) {
+  if (changed > built || !['src/main.js', 'server/main.js', 'agent/src/agent/demo-agent.js'].every((file) => existsSync(join(root, 'dist', file)))) {
     const result = spawnSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 2, 2] });
     if (result.status !== 0) process.exit(result.status ?? 1);
   }

@@ -1,8 +1,9 @@
 // Measures process start → /readyz 200 with clients knocking, and where the time goes.
 //
-//   node scripts/start-time.mjs [--runs 5] [--clients 20] [--npm]
+//   node scripts/start-time.mjs [--runs 5] [--clients 20] [--npm | --entry dist/src/main.js]
 //
-// Runs `node dist/src/main.js` (or `npm start` with --npm) on the database and bus of the
+// Runs `node dist/server/main.js` (what `npm start` runs; another entry with --entry, or
+// `npm start` itself with --npm) on the database and bus of the
 // environment (DATABASE_URL, NATS_URL; neither means a throwaway embedded database), with
 // `--clients` WebSocket clients on one session that start knocking at the moment the process
 // is spawned and retry 50 ms after a refusal. Per run it prints the service's own phases
@@ -18,7 +19,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 
 const { values: options } = parseArgs({
-  options: { runs: { type: 'string', default: '5' }, clients: { type: 'string', default: '20' }, npm: { type: 'boolean', default: false } },
+  options: { runs: { type: 'string', default: '5' }, clients: { type: 'string', default: '20' }, npm: { type: 'boolean', default: false }, entry: { type: 'string', default: 'dist/server/main.js' } },
 });
 const ROOT = new URL('..', import.meta.url).pathname;
 const runs = Number(options.runs);
@@ -36,7 +37,7 @@ const freePort = () =>
   });
 
 function startService(port) {
-  const [command, args] = options.npm ? ['npm', ['start']] : [process.execPath, ['dist/src/main.js']];
+  const [command, args] = options.npm ? ['npm', ['start']] : [process.execPath, [options.entry]];
   const child = spawn(command, args, { cwd: ROOT, env: { ...baseEnv, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
   const state = { child, lines: [], exited: new Promise((resolve) => child.once('exit', resolve)) };
   let buffered = '';
@@ -120,13 +121,13 @@ for (let run = 1; run <= runs; run++) {
   const ready = service.lines.map((line) => (line.startsWith('{') ? JSON.parse(line) : {})).find((record) => record.msg === 'ready');
   await stopService(service);
   result.firstState.sort((a, b) => a - b);
-  rows.push({ run, ...ready?.start_ms, readyz_200: Math.round(readyz), cpu_at_readyz: cpu, last_client_state: Math.round(result.firstState.at(-1)), refused: result.refused, failed: result.failed });
+  rows.push({ run, ...ready?.start_ms, ...Object.fromEntries(Object.entries(ready?.start_cpu_ms ?? {}).map(([k, v]) => [`cpu_${k}`, v])), readyz_200: Math.round(readyz), cpu_at_readyz: cpu, last_client_state: Math.round(result.firstState.at(-1)), refused: result.refused, failed: result.failed });
   console.log(JSON.stringify(rows.at(-1)));
 }
 if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 
 const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
-const keys = ['listening', 'modules', 'application', 'ready', 'readyz_200', 'cpu_at_readyz', 'last_client_state', 'refused'];
-console.log(`\nmedian of ${runs} runs (ms since spawn; ${clients} clients knocking; ${options.npm ? 'npm start' : 'node dist/src/main.js'}; ${process.env.DATABASE_URL ? 'postgres' : 'embedded'} + ${process.env.NATS_URL ? 'nats' : 'memory bus'}):`);
+const keys = ['listening', 'modules', 'application', 'ready', 'cpu_listening', 'cpu_modules', 'cpu_application', 'cpu_ready', 'readyz_200', 'cpu_at_readyz', 'last_client_state', 'refused'];
+console.log(`\nmedian of ${runs} runs (ms since spawn; ${clients} clients knocking; ${options.npm ? 'npm start' : `node ${options.entry}`}; ${process.env.DATABASE_URL ? 'postgres' : 'embedded'} + ${process.env.NATS_URL ? 'nats' : 'memory bus'}):`);
 console.log(keys.map((k) => `${k}=${median(rows.map((row) => row[k] ?? NaN))}`).join('  '));
-console.log('listening/ready: the service\'s own clock (since its process started); modules and application: the phases between them; cpu_at_readyz: CPU ms the spawned process had used (with --npm: npm\'s own).');
+console.log('listening/ready: the service\'s own clock (since its process started); modules and application: the phases between them; cpu_*: the service\'s own CPU ms by phase (process.cpuUsage); cpu_at_readyz: CPU ms the spawned process had used (with --npm: npm\'s own).');

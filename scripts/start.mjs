@@ -5,4 +5,5 @@
 // the signal and leave the service running as an orphan.)
 import './ensure-build.mjs';
 
-await import('../dist/src/main.js');
+// The bundle (scripts/bundle.mjs): one file for the start path instead of ~1,500.
+await import('../dist/server/main.js');

@@ -14,7 +14,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** The CLI as documented (`npm run --silent cli -- …`), or the service's entry point. */
 function run(script: 'cli' | 'main', args: string[], env: Record<string, string>, npmFlags = ['--silent']) {
-  const [command, argv] = script === 'cli' ? ['npm', ['run', ...npmFlags, 'cli', '--', ...args]] : [process.execPath, ['dist/src/main.js', ...args]];
+  const [command, argv] = script === 'cli' ? ['npm', ['run', ...npmFlags, 'cli', '--', ...args]] : [process.execPath, ['dist/server/main.js', ...args]];
   const result = spawnSync(command, argv, {
     cwd: ROOT,
     // npm runs the scripts with the same node as this run.

@@ -6,7 +6,8 @@ import { Api } from './api.js';
 import { freePort } from './ports.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = `${ROOT}dist/src/main.js`;
+// The bundle `npm start` runs (scripts/bundle.mjs), so that the specs test what ships.
+const MAIN = `${ROOT}dist/server/main.js`;
 
 export interface Exit {
   code: number | null;
@@ -15,12 +16,12 @@ export interface Exit {
 
 export interface SpawnOptions {
   port?: number;
-  /** Start it as a user does, through `npm start`, instead of `node dist/src/main.js`. */
+  /** Start it as a user does, through `npm start`, instead of `node dist/server/main.js`. */
   npm?: boolean;
 }
 
 /**
- * The service as a real child process (`node dist/src/main.js`, built by `npm test`, or
+ * The service as a real child process (`node dist/server/main.js`, built by `npm test`, or
  * `npm start`), for behaviour that is about processes: restart, SIGTERM, SIGKILL, replicas.
  */
 export class ServiceProcess {
