@@ -120,7 +120,7 @@ function build() {
     fs.writeFileSync(path.join(OUT, `${s.replace(':', '-')}.log`), Buffer.concat([r.stdout ?? Buffer.alloc(0), r.stderr ?? Buffer.alloc(0)]));
     if (r.status !== 0) throw new Error(`npm run ${s} failed (exit ${r.status}); see bench/out/${s.replace(':', '-')}.log`);
   }
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'main.js'))) throw new Error('the build did not produce dist/src/main.js');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) throw new Error('the build did not produce dist/server/main.js');
 }
 
 async function runTarget(name, list) {

@@ -1,6 +1,6 @@
 /**
  * `npm run chaos [-- --quick] [scenario …]`: the fault suite. Each scenario starts its own
- * nats-server, throwaway Postgres database and service processes (dist/src/main.js: run
+ * nats-server, throwaway Postgres database and service processes (dist/server/main.js, the bundle npm start runs: run
  * `npm run build:server` first), injects its fault, prints its figures and checks its
  * guarantees. Exit code 1 when any guarantee is broken; the last line is
  * `N passed, N failed`.
@@ -26,7 +26,7 @@ async function main(args: string[]): Promise<number> {
     console.error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
     return 2;
   }
-  const main = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../dist/server/main.js', import.meta.url));
   if (!existsSync(main)) {
     console.error(`${main} is missing: run "npm run build:server" first`);
     return 2;

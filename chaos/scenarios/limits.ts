@@ -105,7 +105,7 @@ function connectOnce(wsBase: string, sessionId: string, key: string, timeoutMs =
 
 /** The service under `ulimit -n`, which Node cannot set on a child itself. */
 async function startWithNofile(stack: Stack, nofile: number) {
-  const main = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+  const main = fileURLToPath(new URL('../../dist/server/main.js', import.meta.url));
   const port = await freePort();
   const lines: string[] = [];
   const child = spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$1"`, process.execPath, main], {
