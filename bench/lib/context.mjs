@@ -39,8 +39,10 @@ export function makeContext({ opts, results, gens, env }) {
   function serviceEnv(port) {
     const e = { PORT: String(port), HOST, NODE_ENV: 'production' };
     // One API key drives the whole load, where production spreads it over many: the per-key
-    // and per-address rate limits would measure themselves. Off unless the caller sets them.
-    for (const k of ['RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_IP_PER_SECOND']) if (process.env[k] === undefined) e[k] = '0';
+    // and per-address rate limits, and the per-key cap on WebSocket connections (1,000 by
+    // default, against the bench's 10,000 clients), would measure themselves. Off unless the
+    // caller sets them.
+    for (const k of ['RATE_LIMIT_PER_SECOND', 'RATE_LIMIT_IP_PER_SECOND', 'WS_MAX_CONNECTIONS_PER_KEY']) if (process.env[k] === undefined) e[k] = '0';
     if (backend === 'embedded') e.DATA_DIR = serviceDataDir;
     return e;
   }
