@@ -1,9 +1,18 @@
 // The service's entry point. Its static imports are only Node built-ins, pino and the config,
 // so the port opens as soon as Node itself has started; the application (NestJS, TypeORM,
 // NATS: most of the start-up time is loading them) is imported after that.
+import { enableCompileCache, flushCompileCache } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { createLog, type Pino } from './common/log.js';
 import { StartGate } from './common/start-gate.js';
 import { loadConfig } from './config/app-config.js';
+
+// V8's compiled code for the application, kept in dist/.compile-cache (next to the build, and
+// gone with it) and written once the service is ready: the next start loads the application
+// in about half the time. Entries are checked against the source, so a rebuilt bundle is just
+// compiled again. Node's NODE_DISABLE_COMPILE_CACHE=1 turns it off; a folder that cannot be
+// written only means no cache.
+const compileCache = enableCompileCache(fileURLToPath(new URL('../.compile-cache/', import.meta.url)));
 
 /** Errors whose message says all a user needs: logged without a stack trace. */
 const PLAIN_ERRORS = new Set(['ConfigError', 'EmbeddedDatabaseBusyError', 'NatsUnavailableError']);
@@ -62,6 +71,7 @@ async function main(log: Pino): Promise<void> {
     const start_ms = { listening: Math.round(listening), modules: Math.round(loaded - listening), application: Math.round(ready - loaded), ready: Math.round(ready) };
     const start_cpu_ms = { listening: cpuListening, modules: cpuLoaded - cpuListening, application: cpuReady - cpuLoaded, ready: cpuReady };
     log.info({ ...address, database: config.databaseUrl ? 'postgres' : 'embedded', bus: config.natsServers ? 'nats' : 'memory', start_ms, start_cpu_ms }, 'ready');
+    if (compileCache.directory) setImmediate(flushCompileCache);
   } catch (error) {
     gate.refuseHeld();
     throw error;
