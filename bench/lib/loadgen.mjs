@@ -36,6 +36,14 @@ let stormMark = 0; // set by `mark`: frames on connections opened after it count
 let expected = null; // session id -> version the database holds
 const waits = new Set();
 const counters = { messages: 0, interactionUpdates: 0, gaps: 0, errors: 0, firstRecv: 0, lastRecv: 0 };
+// How the connections of reconnecting clients ended since the storm mark: close code, or the
+// handshake's error (`refused`, `503`, …). Explains a slow storm: refusals back off.
+let closeCodes = {};
+let refusedAt = []; // ms after the mark of each refused connect
+const countClose = (what) => {
+  closeCodes[what] = (closeCodes[what] ?? 0) + 1;
+  if (what === 'refused' && stormMark) refusedAt.push(now() - stormMark);
+};
 let recording = null; // Map key `${sid}:${version}` -> times, while a fan-out phase records
 
 class Client {
@@ -81,8 +89,13 @@ class Client {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30000 });
     this.ws = ws;
     ws.on('message', (data) => this.onFrame(data, ws));
-    ws.on('error', () => {});
-    ws.on('close', (code) => this.onClose(code, ws));
+    ws.on('error', (e) => {
+      if (ws === this.ws) countClose(e.code === 'ECONNREFUSED' ? 'refused' : /Unexpected server response: (\d+)/.exec(e.message)?.[1] ?? e.code ?? 'error');
+    });
+    ws.on('close', (code) => {
+      if (ws === this.ws && !this.closing) countClose(String(code));
+      this.onClose(code, ws);
+    });
   }
 
   openSio() {
@@ -425,6 +438,8 @@ const handlers = {
   },
   async mark(msg) {
     stormMark = msg.at ?? now();
+    closeCodes = {};
+    refusedAt = [];
     for (const c of clients) {
       c.connects = 0;
       c.syncedAt = 0;
@@ -464,6 +479,8 @@ const handlers = {
       bytesAfterMark: clients.map((c) => c.bytesAfterMark),
       framesAfterMark: clients.reduce((a, c) => a + c.framesAfterMark, 0),
       connects: clients.reduce((a, c) => a + c.connects, 0),
+      closeCodes,
+      refusedAt,
     };
   },
 };

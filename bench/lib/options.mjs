@@ -21,6 +21,7 @@ const DEFAULTS = {
   'saturation-inflight': 8,
   'spread-saturation-inflight': 64,
   'storm-timeout': 60, // seconds to wait for every client to resync
+  'storm-down-ms': 2500, // restart storm: every target starts this long after the old process exited
   'since-interactions': 10, // storm-since: the pool's sessions grown to this many interactions
   'stream-appends': 1000,
   'stream-chunk': 16,

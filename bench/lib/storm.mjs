@@ -49,6 +49,13 @@ export async function runStorm(ctx, { since }) {
   }
   for (const s of sessions) if (typeof expected[s.id] === 'number') s.version = expected[s.id];
   await gens.all('expect', { versions: expected });
+  // Every target is down for the same time (--storm-down-ms from the old process's exit),
+  // because the clients' backoff depends on it: the replica's writes above take about as
+  // long, and a target started sooner would face clients that had backed off less.
+  const tExited = tStop + stopMs;
+  const downMs = opts['storm-down-ms'];
+  if (now() - tExited > downMs) ctx.note(`restart storm ${T.label}: down ${round(now() - tExited, 0)} ms, longer than --storm-down-ms ${downMs}`);
+  await sleep(Math.max(0, downMs - (now() - tExited)));
   let tStart = 0;
   T.srv = await ctx.launch(T, { onStart: (srv) => (tStart = srv.startedAt) });
   const tReady = T.srv.readyAt;
@@ -80,6 +87,7 @@ export async function runStorm(ctx, { since }) {
     clients_resume_with_since: !!since,
     changes_committed_while_down: !!replica,
     shutdown_ms: round(stopMs, 0),
+    down_ms: round(tStart - tExited, 0),
     exit_code: exit.code,
     exit_signal: exit.signal,
     restart_to_ready_ms: round(tReady - tStart, 0),
@@ -100,6 +108,13 @@ export async function runStorm(ctx, { since }) {
     failed: sum('failed'),
     stuck: sum('stuck'),
     connect_attempts: sum('connects'),
+    // How connection attempts after the old process exited ended (close code or handshake error).
+    attempt_endings: rs.reduce((all, r) => {
+      for (const [k, n] of Object.entries(r.closeCodes ?? {})) all[k] = (all[k] ?? 0) + n;
+      return all;
+    }, {}),
+    // When, after the old process exited (ms), the refused connects were refused.
+    refused_after_exit: summarize(rs.flatMap((r) => r.refusedAt ?? [])),
     // Counters restart with the process: their value at the end covers the whole storm,
     // including clients served before /readyz answered 200 (start-up statements included).
     sql_statements_since_start: mDone?.sql_statements ?? null,
@@ -117,6 +132,7 @@ export async function runStorm(ctx, { since }) {
     database_versions_mismatched_after: T.name === 'service' ? mismatched : null,
     server_cpu_percent: round(((sDone.cpuMs - sReady.cpuMs) / (tDone - tReady)) * 100, 0),
     generator_cpu: genCpuSince(c0, c1),
+    down_policy: `every target started ${downMs} ms after the old process exited`,
     reconnect_policy: 'close 1012: uniform 0-1000 ms; otherwise full jitter, 200 ms x 2^n capped at 3000 ms',
     timeout_s: opts['storm-timeout'],
   };
@@ -128,7 +144,7 @@ export async function runStorm(ctx, { since }) {
     `  restart storm${since ? ' (since clients)' : ''} ${T.label}: ${total} clients on ${sessions.length} sessions; ready ${st.restart_to_ready_ms} ms after start; ` +
       `all current ${fmt(st.all_synced_after_start_ms, ' ms')} after start (${fmt(st.all_synced_after_ready_ms, ' ms')} after ready; per client median ${fmt(st.per_client_after_ready.median, ' ms')}, p99 ${fmt(st.per_client_after_ready.p99, ' ms')}); ` +
       `all re-accepted ${fmt(st.all_reaccepted_after_start_ms, ' ms')} after start; bytes received ${st.bytes_received_after_stop} (${fmt(st.bytes_per_client.median, ' B')}/client median), delta first frames ${st.first_frames_with_since}; ` +
-      `right state ${st.right_state}/${total}, gone ${st.told_session_gone}, failed ${st.failed}, stuck ${st.stuck}; ` +
+      `attempts ${st.connect_attempts} (${Object.entries(st.attempt_endings).map(([k, n]) => `${k}: ${n}`).join(', ') || 'none failed'}; refused ${fmt(st.refused_after_exit.median, ' ms')} median, ${fmt(st.refused_after_exit.max, ' ms')} last after exit, start ${fmt(st.down_ms, ' ms')} after exit); right state ${st.right_state}/${total}, gone ${st.told_session_gone}, failed ${st.failed}, stuck ${st.stuck}; ` +
       `SQL since start ${fmt(st.sql_statements_since_start)} (after ready ${fmt(st.sql_statements_during_storm)}), snapshot queries since start ${fmt(st.snapshot_queries_since_start)}, ` +
       `clients connected at ready ${fmt(st.clients_connected_at_ready)}, bus subscriptions ready/peak/end ${fmt(st.bus_subscriptions_at_ready)}/${fmt(st.bus_subscriptions_peak)}/${fmt(st.bus_subscriptions_at_end)}; generator CPU ${st.generator_cpu.percent_of_one_core}%`,
   );
