@@ -194,7 +194,8 @@ function connectKinds(lines, ck) {
   lines.push(
     `Sequential connects to sessions of ${ck.interactions} interactions. Followed: another socket on the process follows the session. ` +
       `Lingering: nobody does, the last socket left ${ck.linger_gap_ms} ms before. Cold: nobody has followed it on this process. ` +
-      `The bare server is a plain ws server sending one frame of the same size (${v(ck.floor?.floor_bytes)} B), started beside the service for this scenario.`,
+      `The bare server is a plain ws server sending one frame of the same size (${v(ck.floor?.floor_bytes)} B), started beside the service for this scenario, ` +
+      `connected to back to back and (the lingering kind's comparison) ${ck.linger_gap_ms} ms apart, since an idle process answers its next connect slower.`,
     '',
   );
   lines.push('| kind | median / p99 | × bare (median) | × bare (p99) | SQL / connect | snapshot queries / connect | server CPU | generator CPU |');
@@ -205,6 +206,7 @@ function connectKinds(lines, ck) {
     );
   }
   if (ck.floor) lines.push(`| bare ws | ${mp(ck.floor)} | 1× | 1× | n/a | n/a | ${v(ck.floor.server_cpu_percent, '%')} | ${v(ck.floor.generator_cpu?.percent_of_one_core, '%')} |`);
+  if (ck.floor_paused) lines.push(`| bare ws, ${ck.linger_gap_ms} ms apart | ${mp(ck.floor_paused)} | 1× | 1× | n/a | n/a | ${v(ck.floor_paused.server_cpu_percent, '%')} | ${v(ck.floor_paused.generator_cpu?.percent_of_one_core, '%')} |`);
   lines.push('');
 }
 

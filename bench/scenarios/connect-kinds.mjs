@@ -59,11 +59,17 @@ export default {
       await warmUp(ctx, floorSpec);
       [R.connect_kinds.floor] = await connectPhase(ctx, F, floorSpec, 'floor', size, one);
       R.connect_kinds.floor.floor_bytes = bytes;
+      // The same pause before each connect as the lingering kind: a process (and a machine)
+      // idle for `gap` ms answers its next connect slower, whatever it serves from.
+      [R.connect_kinds.floor_paused] = await connectPhase(ctx, F, floorSpec, `floor, ${gap} ms apart`, size, one, gap);
     } finally {
       await ctx.stop(F.srv, 10000);
     }
-    const fl = R.connect_kinds.floor;
     for (const [kind, row] of Object.entries(R.connect_kinds.rows)) {
+      // Each kind against the bare server connected to the same way: back to back, or (the
+      // lingering kind) `gap` ms apart.
+      const fl = kind === 'lingering' ? R.connect_kinds.floor_paused : R.connect_kinds.floor;
+      row.floor_median = fl?.median ?? null;
       row.ratio_to_floor = row.median && fl?.median ? round(row.median / fl.median, 2) : null;
       row.p99_ratio_to_floor = row.p99 && fl?.p99 ? round(row.p99 / fl.p99, 2) : null;
       ctx.log(
