@@ -33,8 +33,6 @@ export class MemoryBus implements SessionBus {
     };
   }
 
-  async flush(): Promise<void> {}
-
   onResync(): () => void {
     return () => undefined;
   }

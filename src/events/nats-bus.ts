@@ -19,7 +19,6 @@ export class NatsBus implements SessionBus {
   private readonly log = new Logger('NatsBus');
   private readonly resyncListeners = new Set<() => void>();
   private isConnected = true;
-  private flushing?: Promise<void>;
   private closing = false;
 
   private constructor(private readonly nc: NatsConnection) {
@@ -85,16 +84,6 @@ export class NatsBus implements SessionBus {
       );
     }
     return { unsubscribe: () => sub.unsubscribe() };
-  }
-
-  /** One ping round trip shared by the callers of one turn; a later caller gets a ping sent after its call. */
-  flush(): Promise<void> {
-    if (!this.connected) return Promise.resolve();
-    this.flushing ??= Promise.resolve().then(() => {
-      this.flushing = undefined;
-      return withTimeout(this.nc.flush(), FLUSH_TIMEOUT_MS).catch(() => undefined);
-    });
-    return this.flushing;
   }
 
   onResync(listener: () => void): () => void {

@@ -24,12 +24,6 @@ export interface SessionBus {
   /** Fire and forget; never throws. Delivery is at most once. */
   publish(subject: string, payload: Uint8Array): void;
   subscribe(subject: string, onMessage: (payload: Uint8Array) => void): Promise<BusSubscription>;
-  /**
-   * Resolves once every message the bus server had received when this was called has been
-   * delivered to this process's subscriptions (NATS: a ping round trip; in-process: at once,
-   * delivery being synchronous). Resolves anyway after a bounded wait or when disconnected.
-   */
-  flush(): Promise<void>;
   /** Registers a listener called after a reconnect; returns its removal. */
   onResync(listener: () => void): () => void;
   /** Delivers what is in flight, then closes. */

@@ -122,12 +122,6 @@ export class SessionChannels implements OnModuleDestroy {
       return;
     }
     if (!channel.members.has(member)) return;
-    // A change committed just before this connect may still be on its way: one bus round
-    // trip (no database) lets every change published before the connect reach the state.
-    if (channel.kept.current && this.bus.kind !== 'memory') {
-      await this.bus.flush();
-      if (!channel.members.has(member)) return;
-    }
     const kept = channel.kept.current;
     if (kept) {
       this.metrics.keptStateConnects++;

@@ -76,13 +76,14 @@ export class SessionRepository {
    * The snapshot: the session and all its interactions, oldest first, in ONE statement (a
    * join; `findOne` with relations would issue two). Null when missing or not the owner's.
    */
-  findWithInteractions(id: string, ownerId: string, manager: EntityManager = this.dataSource.manager): Promise<SessionEntity | null> {
-    return manager
-      .createQueryBuilder(SessionEntity, 's')
-      .leftJoinAndSelect('s.interactions', 'i')
-      .where('s.id = :id AND s.owner_id = :ownerId', { id, ownerId })
-      .orderBy('i.seq', 'ASC')
-      .getOne();
+  async findWithInteractions(id: string, ownerId: string, manager?: EntityManager): Promise<SessionEntity | null> {
+    // Raw SQL, prepared on PostgreSQL: the snapshot read is on the path of every cold connect,
+    // where the ORM's query building and row hydration cost more CPU than the query itself.
+    const rows: SnapshotRow[] =
+      manager && manager !== this.dataSource.manager
+        ? await manager.query(SNAPSHOT_STATEMENT, [id, ownerId])
+        : await this.records<SnapshotRow>(SNAPSHOT_STATEMENT, [id, ownerId], 'session_snapshot');
+    return rows.length === 0 ? null : sessionOf(rows);
   }
 
   /** One page of a user's sessions, newest `updated` first, ties by id; one extra row tells if more follow. */
@@ -276,6 +277,60 @@ export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
   RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}
 )
 SELECT i.length AS previous_length, changed.* FROM i LEFT JOIN changed ON true`;
+
+/** The session ($1, owner $2) and its interactions oldest first, one row each (one row of nulls when none). */
+const SNAPSHOT_STATEMENT = `SELECT s.id, s.owner_id, s.name, s.version, s.created, s.updated,
+  i.id AS i_id, i.prompt_message, i.response_message, i.state, i.error, i.version AS i_version, i.created AS i_created, i.updated AS i_updated
+FROM sessions s LEFT JOIN interactions i ON i.session_id = s.id
+WHERE s.id = $1 AND s.owner_id = $2
+ORDER BY i.seq`;
+
+interface SnapshotRow {
+  id: string;
+  owner_id: string;
+  name: string;
+  version: number;
+  created: Date;
+  updated: Date;
+  i_id: string | null;
+  prompt_message: string;
+  response_message: string;
+  state: InteractionState;
+  error: string;
+  i_version: number;
+  i_created: Date;
+  i_updated: Date;
+}
+
+function sessionOf(rows: SnapshotRow[]): SessionEntity {
+  const first = rows[0];
+  const interactions: InteractionEntity[] = [];
+  for (const row of rows) {
+    if (row.i_id === null) continue;
+    interactions.push(
+      Object.assign(new InteractionEntity(), {
+        id: row.i_id,
+        sessionId: first.id,
+        promptMessage: row.prompt_message,
+        responseMessage: row.response_message,
+        state: row.state,
+        error: row.error,
+        version: Number(row.i_version),
+        created: row.i_created,
+        updated: row.i_updated,
+      }),
+    );
+  }
+  return Object.assign(new SessionEntity(), {
+    id: first.id,
+    ownerId: first.owner_id,
+    name: first.name,
+    version: Number(first.version),
+    created: first.created,
+    updated: first.updated,
+    interactions,
+  });
+}
 
 interface InteractionRow {
   id: string;
