@@ -1,4 +1,5 @@
 import { INTERACTION_STATES, ServerEvent, type Interaction, type InteractionUpdateEvent, type Session, type VersionedEvent } from '../protocol/protocol.js';
+import { textFrame } from '../common/wire-frame.js';
 import { interactionAppendFrame, type AppendDelta } from './session-events.js';
 
 const NEWLINE = 0x0a;
@@ -25,6 +26,8 @@ export class ChangeMessage {
   /** `state`: full session (PATCH); `interaction`: one interaction; `gone`: session deleted. */
   readonly kind: 'state' | 'interaction' | 'gone';
   private appendBytes?: Buffer;
+  private dataFrame?: Buffer;
+  private appendFrame?: Buffer;
 
   private constructor(
     readonly frame: VersionedEvent,
@@ -55,6 +58,17 @@ export class ChangeMessage {
     const frame = this.frame as InteractionUpdateEvent;
     this.appendBytes ??= Buffer.from(JSON.stringify(interactionAppendFrame(frame.owner, frame.version, frame.interaction, this.delta)));
     return this.appendBytes;
+  }
+
+  /** `data` as a WebSocket frame, built when the first socket needs it and written to every one. */
+  get dataWire(): Buffer {
+    return (this.dataFrame ??= textFrame(this.data));
+  }
+
+  /** `appendData` as a WebSocket frame, likewise. */
+  get appendWire(): Buffer {
+    if (!this.delta) return this.dataWire;
+    return (this.appendFrame ??= textFrame(this.appendData));
   }
 
   /** Null for anything that is not a well-formed change message: the caller drops it. */

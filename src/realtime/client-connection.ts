@@ -3,6 +3,7 @@ import { ClientEvent, CloseCode, ErrorCode, ServerEvent, type ErrorCodeValue } f
 import type { ChannelMember, SessionChannels } from './session-channels.js';
 import type { FeedSink, SessionFeed } from './session-feed.js';
 import { frameBytes } from './snapshot-reader.js';
+import { takesWireFrames, writeWireFrame } from '../common/wire-frame.js';
 
 const PONG = frameBytes({ type: ServerEvent.Pong });
 /** Frames are sent as text; one options object for every send. */
@@ -65,12 +66,15 @@ export class ClientConnection implements ChannelMember, FeedSink {
   private syncTokens = SYNC_BURST;
   /** Whole seconds (a small integer, not a boxed number) of the last refill. */
   private syncRefilledAt = seconds();
+  /** Frames built once for every socket (events) can be written to this one as they are. */
+  private readonly wireFrames: boolean;
 
   constructor(
     readonly socket: WebSocket,
     readonly host: ConnectionHost,
   ) {
     (socket as Tagged)[CONNECTION] = this;
+    this.wireFrames = takesWireFrames(socket);
     socket.on('pong', onPong);
     socket.on('message', onMessage);
     socket.on('close', onClose);
@@ -90,14 +94,17 @@ export class ClientConnection implements ChannelMember, FeedSink {
     this.feed = feed;
   }
 
-  /** The same bytes for every socket: `ws` frames a Buffer without copying it (no mask on the server side). */
-  send(data: Buffer): void {
+  /**
+   * The same bytes for every socket: an event's frame, framed for the wire once (`wire`), is
+   * written as it is; anything else `ws` frames without copying it (no mask server-side).
+   */
+  send(data: Buffer, wire?: Buffer): void {
     if (!this.isOpen) return;
     if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
       this.socket.terminate();
       return;
     }
-    this.socket.send(data, TEXT);
+    if (!(wire && this.wireFrames && writeWireFrame(this.socket, wire))) this.socket.send(data, TEXT);
     if (this.started) return;
     this.started = true;
     for (const reply of this.deferred ?? []) this.socket.send(reply, TEXT);

@@ -10,6 +10,9 @@ export interface FeedEvent {
   readonly data: Buffer;
   /** The frame for `delta=append` sockets (an `interaction_append` for an append). */
   readonly appendData: Buffer;
+  /** `data` and `appendData` framed for the wire once for every socket (see textFrame), when the event has them. */
+  readonly dataWire?: Buffer;
+  readonly appendWire?: Buffer;
 }
 
 /** A session's state at one version, as frames: full, or a delta from `since`. */
@@ -30,7 +33,8 @@ export interface FeedOptions {
 }
 
 export interface FeedSink {
-  send(data: Buffer): void;
+  /** `wire`: the same frame already framed for the wire, which the sink may write as it is. */
+  send(data: Buffer, wire?: Buffer): void;
   /** Ends the connection (session gone). */
   end(): void;
   /** A gap did not fill within the wait: a fresh snapshot is needed. */
@@ -158,7 +162,8 @@ export class SessionFeed {
   }
 
   private emit(event: FeedEvent): void {
-    this.sink.send(this.append ? event.appendData : event.data);
+    if (this.append) this.sink.send(event.appendData, event.appendWire);
+    else this.sink.send(event.data, event.dataWire);
     if (event.kind === 'gone') return this.close();
     this.sent = event.version;
   }
