@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { EventEmitter } from 'node:events';
 import { createServer, request, type Server } from 'node:http';
-import { StartGate } from './start-gate.js';
+import { ADMIT_BATCH, StartGate } from './start-gate.js';
 
 function get(port: number, path: string): Promise<{ status: number; body: string; retryAfter?: string }> {
   return new Promise((resolve, reject) => {
@@ -39,6 +40,25 @@ describe('StartGate', () => {
     gate.admit(application());
     expect(await held).toMatchObject({ status: 200, body: 'app /api/v1/sessions' });
     expect(await get(port, '/readyz')).toMatchObject({ status: 200, body: 'app /readyz' });
+    expect(gate.holding).toBe(0);
+  });
+
+  it('hands what it held over in batches, in arrival order, with later arrivals going straight through', async () => {
+    gate = new StartGate();
+    const fakeSocket = () => Object.assign(new EventEmitter(), { destroyed: false, writable: true });
+    const sockets = Array.from({ length: ADMIT_BATCH * 2 + 10 }, fakeSocket);
+    for (const [index, socket] of sockets.entries()) gate.server.emit('upgrade', { url: `/ws/${index}` }, socket, Buffer.alloc(0));
+    sockets[3].destroyed = true; // left while held
+    expect(gate.holding).toBe(sockets.length);
+    const target = new EventEmitter();
+    const admitted: string[] = [];
+    target.on('upgrade', (req: { url: string }) => admitted.push(req.url));
+    gate.admit(target as Server);
+    expect(admitted).toHaveLength(ADMIT_BATCH - 1);
+    gate.server.emit('upgrade', { url: '/ws/late' }, fakeSocket(), Buffer.alloc(0));
+    expect(admitted.at(-1)).toBe('/ws/late');
+    while (admitted.length < sockets.length) await new Promise((resolve) => setImmediate(resolve));
+    expect(admitted.filter((url) => url !== '/ws/late')).toEqual(sockets.map((_, index) => `/ws/${index}`).filter((url) => url !== '/ws/3'));
     expect(gate.holding).toBe(0);
   });
 

@@ -4,6 +4,13 @@ import type { Duplex } from 'node:stream';
 /** How long a request or WebSocket upgrade that arrived during start-up waits to be admitted. */
 export const START_HOLD_MS = 10_000;
 
+/**
+ * Held requests and upgrades handed to the application per turn of the event loop: after a
+ * restart thousands of clients may be waiting, and a readiness probe (or any request) that
+ * arrives as they are admitted should not queue behind all of them.
+ */
+export const ADMIT_BATCH = 256;
+
 type Held =
   | { kind: 'request'; req: IncomingMessage; res: ServerResponse; timer: NodeJS.Timeout }
   | { kind: 'upgrade'; req: IncomingMessage; socket: Duplex; head: Buffer; timer: NodeJS.Timeout };
@@ -40,15 +47,27 @@ export class StartGate {
     });
   }
 
-  /** From now on the application answers everything, starting with what was held. */
+  /**
+   * From now on the application answers everything, starting with what was held: in
+   * arrival order, ADMIT_BATCH per turn of the event loop, while what arrives meanwhile goes
+   * to the application at once. A client that left while waiting is skipped.
+   */
   admit(target: Server): void {
     this.target = target;
-    for (const entry of this.held) {
-      clearTimeout(entry.timer);
-      if (entry.kind === 'request') target.emit('request', entry.req, entry.res);
-      else target.emit('upgrade', entry.req, entry.socket, entry.head);
-    }
+    const queue = [...this.held];
     this.held.clear();
+    for (const entry of queue) clearTimeout(entry.timer);
+    const handOver = (from: number): void => {
+      const end = Math.min(from + ADMIT_BATCH, queue.length);
+      for (let index = from; index < end; index++) {
+        const entry = queue[index];
+        if (entry.kind === 'request') {
+          if (!entry.res.writableEnded && !entry.req.socket.destroyed) target.emit('request', entry.req, entry.res);
+        } else if (!entry.socket.destroyed) target.emit('upgrade', entry.req, entry.socket, entry.head);
+      }
+      if (end < queue.length) setImmediate(handOver, end);
+    };
+    handOver(0);
   }
 
   /** Start-up failed: whoever waits gets a 503 at once. */
