@@ -26,19 +26,35 @@ describe('subscription sharing and single-flight snapshot reads', () => {
     await Promise.all(sockets.map((socket) => socket.closed));
   }
 
-  it('holds one bus subscription per followed session, however many sockets follow it, and drops it with the last', async () => {
+  it('holds one bus subscription per owner, however many of its sessions and sockets are followed, and drops it with the last', async () => {
     expect(app.metrics.busSubscriptions).toBe(0);
+    const bob = await app.newUser('bob');
     const sessions = await Promise.all(Array.from({ length: 10 }, (_, i) => alice.createSession(`shared ${i}`)));
+    const bobs = await bob.createSession('bob');
     const sockets = Array.from({ length: 100 }, (_, i) => connect(sessions[i % 10].id));
-    await Promise.all(sockets.map((socket) => socket.next(isSnapshot, 20_000)));
-    expect(app.metrics.busSubscriptions).toBe(10);
+    const bobSocket = TestSocket.connect(app.wsBase, bobs.id, bob.key);
+    await Promise.all([...sockets, bobSocket].map((socket) => socket.next(isSnapshot, 20_000)));
+    expect(app.metrics.busSubscriptions).toBe(2);
 
-    // Closing all but one socket of a session keeps its subscription.
-    await closeAll(sockets.filter((_, i) => i >= 10));
-    await eventually(() => app.metrics.wsConnections === 10, 'the closes to reach the server');
-    expect(app.metrics.busSubscriptions).toBe(10);
+    // Each follower gets its own session's changes, and only those.
+    await alice.addInteraction(sessions[3].id, 'to session 3');
+    await Promise.all(sockets.filter((_, i) => i % 10 === 3).map((socket) => socket.next((frame) => frame.type === 'interaction_update')));
+    await bob.addInteraction(bobs.id, 'to bob');
+    await bobSocket.next((frame) => frame.type === 'interaction_update');
+    await alice.addInteraction(sessions[4].id, 'to session 4');
+    await Promise.all(sockets.filter((_, i) => i % 10 === 4).map((socket) => socket.next((frame) => frame.type === 'interaction_update')));
+    for (const [i, socket] of sockets.entries()) {
+      const updates = socket.frames.filter((frame) => frame.type === 'interaction_update');
+      expect(updates.map((frame) => ('session_id' in frame ? frame.session_id : null))).toEqual(i % 10 === 3 || i % 10 === 4 ? [sessions[i % 10].id] : []);
+    }
 
-    await closeAll(sockets.slice(0, 10));
+    // Closing all but one socket of one of alice's sessions keeps her subscription; bob's goes with his socket.
+    bobSocket.close();
+    await closeAll(sockets.filter((_, i) => i >= 1));
+    await eventually(() => app.metrics.wsConnections === 1, 'the closes to reach the server');
+    expect(app.metrics.busSubscriptions).toBe(1);
+
+    await closeAll(sockets.slice(0, 1));
     await eventually(() => app.metrics.busSubscriptions === 0, 'every subscription dropped');
     expect(app.metrics.wsConnections).toBe(0);
   });

@@ -53,6 +53,7 @@ export class MetricsController {
       sql_statements: this.statements.count,
       snapshot_queries: this.metrics.snapshotQueries,
       bus_subscriptions: this.metrics.busSubscriptions,
+      bus_messages_unfollowed: this.metrics.busMessagesUnfollowed,
       ws_connections: this.metrics.wsConnections,
       resyncs: this.metrics.resyncs,
       kept_state_connects: this.metrics.keptStateConnects,

@@ -9,19 +9,16 @@ export class MemoryBus implements SessionBus {
   readonly kind = 'memory' as const;
   readonly connected = true;
   private readonly log = new Logger('MemoryBus');
-  private readonly handlers = new Map<string, Set<(payload: Uint8Array) => void>>();
+  /** By subject as subscribed: exact, or ending with the one-token wildcard `.*`. */
+  private readonly handlers = new Map<string, Set<(payload: Uint8Array, subject: string) => void>>();
 
   publish(subject: string, payload: Uint8Array): void {
-    for (const handler of this.handlers.get(subject) ?? []) {
-      try {
-        handler(payload);
-      } catch (err) {
-        this.log.error({ err }, `subscriber of ${subject} failed`);
-      }
-    }
+    const parent = subject.lastIndexOf('.');
+    this.deliver(this.handlers.get(subject), subject, payload);
+    if (parent !== -1) this.deliver(this.handlers.get(`${subject.slice(0, parent)}.*`), subject, payload);
   }
 
-  async subscribe(subject: string, onMessage: (payload: Uint8Array) => void): Promise<BusSubscription> {
+  async subscribe(subject: string, onMessage: (payload: Uint8Array, subject: string) => void): Promise<BusSubscription> {
     let set = this.handlers.get(subject);
     if (!set) this.handlers.set(subject, (set = new Set()));
     set.add(onMessage);
@@ -31,6 +28,16 @@ export class MemoryBus implements SessionBus {
         if (set.size === 0 && this.handlers.get(subject) === set) this.handlers.delete(subject);
       },
     };
+  }
+
+  private deliver(handlers: Set<(payload: Uint8Array, subject: string) => void> | undefined, subject: string, payload: Uint8Array): void {
+    for (const handler of handlers ?? []) {
+      try {
+        handler(payload, subject);
+      } catch (err) {
+        this.log.error({ err }, `subscriber of ${subject} failed`);
+      }
+    }
   }
 
   onResync(): () => void {

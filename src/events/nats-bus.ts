@@ -70,11 +70,11 @@ export class NatsBus implements SessionBus {
     }
   };
 
-  async subscribe(subject: string, onMessage: (payload: Uint8Array) => void): Promise<BusSubscription> {
+  async subscribe(subject: string, onMessage: (payload: Uint8Array, subject: string) => void): Promise<BusSubscription> {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) this.log.warn({ err, subject }, 'subscription error');
-        else onMessage(msg.data);
+        else onMessage(msg.data, msg.subject);
       },
     });
     if (this.connected) {

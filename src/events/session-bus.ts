@@ -23,7 +23,11 @@ export interface SessionBus {
   readonly connected: boolean;
   /** Fire and forget; never throws. Delivery is at most once. */
   publish(subject: string, payload: Uint8Array): void;
-  subscribe(subject: string, onMessage: (payload: Uint8Array) => void): Promise<BusSubscription>;
+  /**
+   * `subject` may end with the one-token wildcard `.*` (`a.b.*` matches `a.b.c`, not `a.b.c.d`);
+   * `onMessage` gets each message's own subject.
+   */
+  subscribe(subject: string, onMessage: (payload: Uint8Array, subject: string) => void): Promise<BusSubscription>;
   /** Registers a listener called after a reconnect; returns its removal. */
   onResync(listener: () => void): () => void;
   /** Delivers what is in flight, then closes. */

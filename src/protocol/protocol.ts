@@ -194,6 +194,14 @@ export type VersionedEvent = SessionUpdateEvent | InteractionUpdateEvent | Inter
 export type ClientFrame = { type: typeof ClientEvent.Ping } | { type: typeof ClientEvent.Sync };
 
 /** Subject on which changes to one session are published: `session-updates.<owner>.<session_id>`. */
+/** Every bus subject of a session change starts with this. */
+export const SESSION_SUBJECT_PREFIX = 'session-updates.';
+
 export function sessionSubject(owner: string, sessionId: string): string {
-  return `session-updates.${owner}.${sessionId}`;
+  return `${SESSION_SUBJECT_PREFIX}${owner}.${sessionId}`;
+}
+
+/** The subjects of every session of one owner (a wildcard for its last token). */
+export function ownerSubjects(owner: string): string {
+  return `${SESSION_SUBJECT_PREFIX}${owner}.*`;
 }

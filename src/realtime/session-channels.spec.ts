@@ -12,12 +12,13 @@ import { Snapshot } from './snapshot.js';
 class FakeBus implements SessionBus {
   kind: 'memory' | 'nats' = 'memory';
   connected = true;
-  readonly handlers = new Map<string, (payload: Uint8Array) => void>();
+  readonly handlers = new Map<string, (payload: Uint8Array, subject: string) => void>();
   resync?: () => void;
   publish(subject: string, payload: Uint8Array): void {
-    this.handlers.get(subject)?.(payload);
+    this.handlers.get(subject)?.(payload, subject);
+    this.handlers.get(`${subject.slice(0, subject.lastIndexOf('.'))}.*`)?.(payload, subject);
   }
-  async subscribe(subject: string, onMessage: (payload: Uint8Array) => void): Promise<BusSubscription> {
+  async subscribe(subject: string, onMessage: (payload: Uint8Array, subject: string) => void): Promise<BusSubscription> {
     this.handlers.set(subject, onMessage);
     return { unsubscribe: () => this.handlers.delete(subject) };
   }
@@ -56,12 +57,12 @@ const change = (version: number, sessionId = 's') => encodeChange(interactionFra
 
 type Recorder = ChannelMember & { sent: string[]; buffers: Buffer[]; failures: unknown[] };
 
-function member(sessionId: string, since?: number, append = false): Recorder {
+function member(sessionId: string, since?: number, append = false, owner = OWNER): Recorder {
   const sent: string[] = [];
   const buffers: Buffer[] = [];
   const failures: unknown[] = [];
   const self = {
-    owner: OWNER,
+    owner,
     sessionId,
     sent,
     buffers,
@@ -115,17 +116,43 @@ async function withFakeTimers(test: () => Promise<void>): Promise<void> {
 }
 
 describe('SessionChannels', () => {
-  it('holds one bus subscription per session, however many members, and drops it with the last', async () => {
+  it('holds one bus subscription per owner, however many sessions and members, and drops it with the last', async () => {
     const { bus, metrics, channels } = setup();
     const members = Array.from({ length: 30 }, (_, i) => member(`s${i % 3}`));
-    await Promise.all(members.map((m) => channels.join(m)));
-    expect(metrics.busSubscriptions).toBe(3);
-    expect(bus.handlers.size).toBe(3);
+    const other = member('t', undefined, false, 'other-owner');
+    await Promise.all([...members, other].map((m) => channels.join(m)));
+    expect(metrics.busSubscriptions).toBe(2);
+    expect([...bus.handlers.keys()].sort()).toEqual(['session-updates.other-owner.*', `session-updates.${OWNER}.*`]);
+    channels.leave(other);
+    expect(metrics.busSubscriptions).toBe(1);
     for (const m of members.slice(0, 29)) channels.leave(m);
     expect(metrics.busSubscriptions).toBe(1);
     channels.leave(members[29]);
     expect(metrics.busSubscriptions).toBe(0);
     expect(bus.handlers.size).toBe(0);
+  });
+
+  it("routes an owner's messages to the channel of their session, and counts those of sessions nobody follows here", async () => {
+    const { reader, metrics, publish, firstJoin } = setup();
+    const m = member('s');
+    await firstJoin(m);
+    publish(change(3, 'u'), 'u');
+    publish(change(3));
+    expect(m.sent).toEqual(['snapshot:2', 'interaction_update:3']);
+    expect(metrics.busMessagesUnfollowed).toBe(1);
+    expect(reader.reads).toHaveLength(1);
+  });
+
+  it('reads a cold session of an owner already subscribed at once: the subscription predates the read', async () => {
+    const { bus, reader, channels, firstJoin } = setup();
+    await firstJoin(member('s'));
+    let subscribes = 0;
+    const subscribe = bus.subscribe.bind(bus);
+    bus.subscribe = (...args) => (subscribes++, subscribe(...args));
+    void channels.join(member('u'));
+    await flush();
+    expect(subscribes).toBe(0);
+    expect(reader.reads.map((r) => r.sessionId)).toEqual(['s', 'u']);
   });
 
   it('shares one snapshot read among members that connect while it runs (single flight)', async () => {
@@ -294,7 +321,9 @@ describe('SessionChannels', () => {
     await flush();
     for (const m of members) channels.leave(m);
     expect(channels.lingering).toBe(2);
-    expect(metrics.busSubscriptions).toBe(2);
+    expect(channels.size).toBe(2);
+    // Both lingering channels are one owner's: they share its subscription.
+    expect(metrics.busSubscriptions).toBe(1);
     void channels.join(member('a'));
     await flush();
     expect(reader.reads.map((r) => r.sessionId)).toEqual(['a']);

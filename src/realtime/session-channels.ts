@@ -4,7 +4,7 @@ import { Metrics, type ResyncReason } from '../common/metrics.js';
 import { TimeoutError } from '../common/with-timeout.js';
 import { ChangeMessage } from '../events/change-message.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
-import { sessionSubject } from '../protocol/protocol.js';
+import { ownerSubjects, SESSION_SUBJECT_PREFIX } from '../protocol/protocol.js';
 import { KeptState } from './kept-state.js';
 import { Linger } from './linger.js';
 import type { SessionFeed } from './session-feed.js';
@@ -27,6 +27,17 @@ interface Flight {
   stale: boolean;
 }
 
+/** The bus subscription to every session of one owner, held while any of its channels is. */
+interface OwnerSubscription {
+  owner: string;
+  /** Resolves once the bus routes the owner's messages to this process. */
+  ready: Promise<void>;
+  subscription?: BusSubscription;
+  /** Channels (followed or lingering) of this owner here. */
+  channels: number;
+  closed: boolean;
+}
+
 interface Channel {
   key: string;
   owner: string;
@@ -34,7 +45,7 @@ interface Channel {
   members: Set<ChannelMember>;
   /** Resolves once the bus routes the session's messages to this process. */
   ready: Promise<void>;
-  subscription?: BusSubscription;
+  subscribed: OwnerSubscription;
   /** The newest read under way; a connecting member may share it while it is current. */
   flight?: Flight;
   /** The session's state, advanced by its events: connects served from it need no read. */
@@ -50,8 +61,12 @@ export type ChannelLimits = Pick<
 >;
 
 /**
- * The sessions this process follows. One bus subscription per session however many sockets
- * follow it, one read shared by the connections that arrive while it runs (single flight),
+ * The sessions this process follows. One bus subscription per owner however many of its
+ * sessions and sockets are followed here (a wildcard on the owner's subjects: a cold session
+ * of an owner already followed here is read at once, with no subscription round trip; the
+ * price is that the owner's changes to sessions nobody follows here arrive too, and are
+ * dropped, counted in bus_messages_unfollowed), one read shared by the connections that
+ * arrive while it runs (single flight),
  * and the session's state kept from that read and advanced by its events, so a later connect
  * is answered from memory. When the last socket leaves, the channel lingers (subscription
  * and state) for CHANNEL_LINGER_MS, within CHANNEL_LINGER_MAX channels and
@@ -67,6 +82,7 @@ export type ChannelLimits = Pick<
 export class SessionChannels implements OnModuleDestroy {
   private readonly log = new Logger('SessionChannels');
   private readonly channels = new Map<string, Channel>();
+  private readonly owners = new Map<string, OwnerSubscription>();
   /** Channels nobody follows, kept for a while with their state. */
   private readonly linger: Linger<Channel>;
   /** The read each member waits for: at most one, the newest it asked for. */
@@ -197,24 +213,51 @@ export class SessionChannels implements OnModuleDestroy {
       this.linger.take(key);
       return existing;
     }
+    const subscribed = this.subscribe(owner);
+    subscribed.channels++;
     const channel: Channel = {
       key,
       owner,
       sessionId,
       members: new Set(),
-      ready: Promise.resolve(),
+      ready: subscribed.ready,
+      subscribed,
       kept: new KeptState(this.config.wsGapWaitMs, (reason) => this.forgotten(channel, reason)),
       seen: 0,
       closed: false,
     };
-    channel.ready = this.bus.subscribe(sessionSubject(owner, sessionId), (payload) => this.deliver(channel, payload)).then((subscription) => {
-      this.metrics.busSubscriptions++;
-      if (channel.closed) this.unsubscribe(subscription);
-      else channel.subscription = subscription;
-    });
     this.channels.set(key, channel);
     return channel;
   }
+
+  /** The owner's subscription, made if there is none: ready once the bus routes its messages here. */
+  private subscribe(owner: string): OwnerSubscription {
+    const existing = this.owners.get(owner);
+    if (existing) return existing;
+    const subscribed: OwnerSubscription = { owner, ready: Promise.resolve(), channels: 0, closed: false };
+    subscribed.ready = this.bus.subscribe(ownerSubjects(owner), this.route).then((subscription) => {
+      this.metrics.busSubscriptions++;
+      if (subscribed.closed) this.unsubscribe(subscription);
+      else subscribed.subscription = subscription;
+    });
+    this.owners.set(owner, subscribed);
+    return subscribed;
+  }
+
+  /** A channel of the owner closed: the last one takes the owner's subscription with it. */
+  private release(subscribed: OwnerSubscription): void {
+    if (--subscribed.channels > 0 || subscribed.closed) return;
+    subscribed.closed = true;
+    if (this.owners.get(subscribed.owner) === subscribed) this.owners.delete(subscribed.owner);
+    if (subscribed.subscription) this.unsubscribe(subscribed.subscription);
+  }
+
+  /** A message on an owner's subscription, to the channel of its session (a subject's tail is the channel key). */
+  private readonly route = (payload: Uint8Array, subject: string): void => {
+    const channel = this.channels.get(subject.slice(SESSION_SUBJECT_PREFIX.length));
+    if (channel) this.deliver(channel, payload);
+    else this.metrics.busMessagesUnfollowed++;
+  };
 
   /** A channel's kept state was forgotten; one that only lingered for it goes too. */
   private forgotten(channel: Channel, reason: string): void {
@@ -231,7 +274,7 @@ export class SessionChannels implements OnModuleDestroy {
     channel.closed = true;
     channel.kept.clear();
     if (this.channels.get(channel.key) === channel) this.channels.delete(channel.key);
-    if (channel.subscription) this.unsubscribe(channel.subscription);
+    this.release(channel.subscribed);
   }
 
   private unsubscribe(subscription: BusSubscription): void {
