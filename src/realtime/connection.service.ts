@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket, WebSocketServer } from 'ws';
-import { AuthService, type AuthVerdict } from '../auth/auth.service.js';
+import { AuthService } from '../auth/auth.service.js';
 import { KeyRevocations } from '../auth/key-revocations.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { Metrics } from '../common/metrics.js';
@@ -72,12 +72,16 @@ export class ConnectionService implements ConnectionHost {
   }
 
   private async admit(connection: ClientConnection, request: IncomingMessage): Promise<void> {
-    let verdict: AuthVerdict;
-    try {
-      verdict = await withTimeout(this.auth.check(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
-    } catch (error) {
-      this.log.warn({ err: error }, 'key lookup failed');
-      return connection.unavailable();
+    // A cached key (every connect but the first of a key, within AUTH_CACHE_TTL_MS) is judged
+    // at once: no promise, no timer.
+    let verdict = this.auth.checkCached(request.headers, request.url);
+    if (!verdict) {
+      try {
+        verdict = await withTimeout(this.auth.check(request.headers, request.url), this.config.sessionLookupTimeoutMs, 'key lookup');
+      } catch (error) {
+        this.log.warn({ err: error }, 'key lookup failed');
+        return connection.unavailable();
+      }
     }
     if (verdict.status === 'invalid') return connection.close(CloseCode.Unauthorized, 'missing or invalid API key');
     if (verdict.status === 'origin') return connection.close(CloseCode.OriginNotAllowed, 'origin not allowed');

@@ -32,6 +32,8 @@ interface OwnerSubscription {
   owner: string;
   /** Resolves once the bus routes the owner's messages to this process. */
   ready: Promise<void>;
+  /** `ready` has resolved: a join need not wait for it. */
+  isReady: boolean;
   subscription?: BusSubscription;
   /** Channels (followed or lingering) of this owner here. */
   channels: number;
@@ -43,8 +45,7 @@ interface Channel {
   owner: string;
   sessionId: string;
   members: Set<ChannelMember>;
-  /** Resolves once the bus routes the session's messages to this process. */
-  ready: Promise<void>;
+  /** The owner's subscription, which routes the session's messages to this process. */
   subscribed: OwnerSubscription;
   /** The newest read under way; a connecting member may share it while it is current. */
   flight?: Flight;
@@ -130,14 +131,17 @@ export class SessionChannels implements OnModuleDestroy {
   async join(member: ChannelMember): Promise<void> {
     const channel = this.channelFor(member.owner, member.sessionId);
     channel.members.add(member);
-    try {
-      await channel.ready;
-    } catch (error) {
-      this.leave(member);
-      member.snapshotFailed(error);
-      return;
+    // Followed, lingering, or a cold session of an owner already subscribed: no wait at all.
+    if (!channel.subscribed.isReady) {
+      try {
+        await channel.subscribed.ready;
+      } catch (error) {
+        this.leave(member);
+        member.snapshotFailed(error);
+        return;
+      }
+      if (!channel.members.has(member)) return;
     }
-    if (!channel.members.has(member)) return;
     const kept = channel.kept.current;
     if (kept) {
       this.metrics.keptStateConnects++;
@@ -220,7 +224,6 @@ export class SessionChannels implements OnModuleDestroy {
       owner,
       sessionId,
       members: new Set(),
-      ready: subscribed.ready,
       subscribed,
       kept: new KeptState(this.config.wsGapWaitMs, (reason) => this.forgotten(channel, reason)),
       seen: 0,
@@ -234,8 +237,9 @@ export class SessionChannels implements OnModuleDestroy {
   private subscribe(owner: string): OwnerSubscription {
     const existing = this.owners.get(owner);
     if (existing) return existing;
-    const subscribed: OwnerSubscription = { owner, ready: Promise.resolve(), channels: 0, closed: false };
+    const subscribed: OwnerSubscription = { owner, ready: Promise.resolve(), isReady: false, channels: 0, closed: false };
     subscribed.ready = this.bus.subscribe(ownerSubjects(owner), this.route).then((subscription) => {
+      subscribed.isReady = true;
       this.metrics.busSubscriptions++;
       if (subscribed.closed) this.unsubscribe(subscription);
       else subscribed.subscription = subscription;
