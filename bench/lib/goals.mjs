@@ -94,7 +94,7 @@ export function goalRows(r) {
         `connect-to-state p50, ${kind} session (${ck.interactions} interactions) ÷ bare ws, same frame size`,
         `≤ ${goal}×`,
         today,
-        row ? `${num(row.ratio_to_floor, '×')} (${num(row.median, ' ms')} vs ${num(row.floor_median ?? ck.floor?.median, ' ms')}${kind === 'lingering' && ck.floor_paused ? `, both ${ck.linger_gap_ms} ms apart` : ''}; SQL/connect ${num(row.sql_statements_per_connect)})` : 'n/a',
+        row ? `${num(row.ratio_to_floor, '×')} (${num(row.median, ' ms')} vs ${num(row.floor_median, ' ms')}${row.pause_ms ? `, both ${row.pause_ms} ms apart` : ''}; SQL/connect ${num(row.sql_statements_per_connect)})` : 'n/a',
         row?.ratio_to_floor === null || !row ? null : row.ratio_to_floor <= goal,
       );
     }

@@ -194,19 +194,19 @@ function connectKinds(lines, ck) {
   lines.push(
     `Sequential connects to sessions of ${ck.interactions} interactions. Followed: another socket on the process follows the session. ` +
       `Lingering: nobody does, the last socket left ${ck.linger_gap_ms} ms before. Cold: nobody has followed it on this process. ` +
-      `The bare server is a plain ws server sending one frame of the same size (${v(ck.floor?.floor_bytes)} B), started beside the service for this scenario, ` +
-      `connected to back to back and (the lingering kind's comparison) ${ck.linger_gap_ms} ms apart, since an idle process answers its next connect slower.`,
+      `Each kind is measured beside a plain ws server sending one frame of the same size (${v(ck.floor_bytes)} B), started for this scenario: ` +
+      `one connect to the service, one to the bare server, and so on, with the lingering kind's pause before every connect to either (an idle process answers its next connect slower). ` +
+      `SQL / connect counts every statement over the phase, including the periodic version checks' (the lingering phase lasts longest); snapshot queries are the reads.`,
     '',
   );
-  lines.push('| kind | median / p99 | × bare (median) | × bare (p99) | SQL / connect | snapshot queries / connect | server CPU | generator CPU |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push('| kind | service median / p99 | bare ws median / p99 | × bare (median) | × bare (p99) | SQL / connect | snapshot queries / connect | server CPU | bare CPU |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const [kind, row] of Object.entries(ck.rows)) {
+    const fl = ck.floors?.[kind];
     lines.push(
-      `| ${kind} | ${mp(row)} | ${v(row.ratio_to_floor, '×')} | ${v(row.p99_ratio_to_floor, '×')} | ${v(row.sql_statements_per_connect)} | ${v(row.snapshot_queries_per_connect)} | ${v(row.server_cpu_percent, '%')} | ${v(row.generator_cpu?.percent_of_one_core, '%')} |`,
+      `| ${kind} | ${mp(row)} | ${fl ? mp(fl) : 'n/a'} | ${v(row.ratio_to_floor, '×')} | ${v(row.p99_ratio_to_floor, '×')} | ${v(row.sql_statements_per_connect)} | ${v(row.snapshot_queries_per_connect)} | ${v(row.server_cpu_percent, '%')} | ${v(fl?.server_cpu_percent, '%')} |`,
     );
   }
-  if (ck.floor) lines.push(`| bare ws | ${mp(ck.floor)} | 1× | 1× | n/a | n/a | ${v(ck.floor.server_cpu_percent, '%')} | ${v(ck.floor.generator_cpu?.percent_of_one_core, '%')} |`);
-  if (ck.floor_paused) lines.push(`| bare ws, ${ck.linger_gap_ms} ms apart | ${mp(ck.floor_paused)} | 1× | 1× | n/a | n/a | ${v(ck.floor_paused.server_cpu_percent, '%')} | ${v(ck.floor_paused.generator_cpu?.percent_of_one_core, '%')} |`);
   lines.push('');
 }
 
