@@ -436,6 +436,13 @@ const handlers = {
     const ok = await waitUntil(() => mine.every((c) => c.version >= msg.version || c.state === 'failed'), msg.timeoutMs ?? 10000);
     return { ok, reached: mine.filter((c) => c.version >= msg.version).length, of: mine.length };
   },
+  // Resolve when every held client has seen the version `versions` names for its session.
+  async waitVersions(msg) {
+    const want = new Map(Object.entries(msg.versions));
+    const mine = clients.filter((c) => want.has(c.sid));
+    const ok = await waitUntil(() => mine.every((c) => c.version >= want.get(c.sid) || c.state === 'failed'), msg.timeoutMs ?? 10000);
+    return { ok, reached: mine.filter((c) => c.version >= want.get(c.sid)).length, of: mine.length };
+  },
   async mark(msg) {
     stormMark = msg.at ?? now();
     closeCodes = {};

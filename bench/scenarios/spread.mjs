@@ -3,7 +3,7 @@
 import { ensurePool } from '../lib/pool.mjs';
 import { genCpuSince } from '../lib/generators.mjs';
 import { summarize, round, fmt } from '../lib/stats.mjs';
-import { now, sleep } from '../lib/context.mjs';
+import { now } from '../lib/context.mjs';
 
 export default {
   name: 'spread',
@@ -34,14 +34,11 @@ export default {
     );
     const writeSecs = (now() - w0) / 1000;
     const want = writes.length * per;
-    const deadline = now() + 15000;
-    let got = 0;
-    while (now() < deadline) {
-      const cs = await gens.all('counters', {});
-      got = cs.reduce((a, c) => a + c.interactionUpdates, 0);
-      if (got >= want) break;
-      await sleep(100);
-    }
+    // Until every subscriber holds its session's last written version (or 15 s): counting
+    // frames instead could stop early on frames that are not these writes' deliveries.
+    const last = {};
+    for (const w of writes) last[w.sid] = Math.max(last[w.sid] ?? 0, w.version);
+    await gens.all('waitVersions', { versions: last, timeoutMs: 15000 }, 30000);
     const c1 = await gens.cpuMark();
     const recs = await gens.all('takeRecording');
     await gens.all('record', { on: false });
