@@ -432,9 +432,7 @@ const handlers = {
   },
   // Resolve when every held client on `sid` has seen `version`.
   async waitVersion(msg) {
-    const mine = clients.filter((c) => c.sid === msg.sid);
-    const ok = await waitUntil(() => mine.every((c) => c.version >= msg.version || c.state === 'failed'), msg.timeoutMs ?? 10000);
-    return { ok, reached: mine.filter((c) => c.version >= msg.version).length, of: mine.length };
+    return handlers.waitVersions({ versions: { [msg.sid]: msg.version }, timeoutMs: msg.timeoutMs });
   },
   // Resolve when every held client has seen the version `versions` names for its session.
   async waitVersions(msg) {

@@ -279,56 +279,32 @@ export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
 SELECT i.length AS previous_length, changed.* FROM i LEFT JOIN changed ON true`;
 
 /** The session ($1, owner $2) and its interactions oldest first, one row each (one row of nulls when none). */
-const SNAPSHOT_STATEMENT = `SELECT s.id, s.owner_id, s.name, s.version, s.created, s.updated,
-  i.id AS i_id, i.prompt_message, i.response_message, i.state, i.error, i.version AS i_version, i.created AS i_created, i.updated AS i_updated
+const SNAPSHOT_STATEMENT = `SELECT s.id AS s_id, s.owner_id AS s_owner_id, s.name AS s_name, s.version AS s_version, s.created AS s_created, s.updated AS s_updated,
+  ${INTERACTION_COLUMNS.split(', ').map((column) => `i.${column}`).join(', ')}
 FROM sessions s LEFT JOIN interactions i ON i.session_id = s.id
 WHERE s.id = $1 AND s.owner_id = $2
 ORDER BY i.seq`;
 
-interface SnapshotRow {
-  id: string;
-  owner_id: string;
-  name: string;
-  version: number;
-  created: Date;
-  updated: Date;
-  i_id: string | null;
-  prompt_message: string;
-  response_message: string;
-  state: InteractionState;
-  error: string;
-  i_version: number;
-  i_created: Date;
-  i_updated: Date;
+/** A row of SNAPSHOT_STATEMENT: the session's columns, and an interaction's (all null when it has none). */
+interface SnapshotRow extends InteractionRow {
+  s_id: string;
+  s_owner_id: string;
+  s_name: string;
+  s_version: number;
+  s_created: Date;
+  s_updated: Date;
 }
 
 function sessionOf(rows: SnapshotRow[]): SessionEntity {
-  const first = rows[0];
-  const interactions: InteractionEntity[] = [];
-  for (const row of rows) {
-    if (row.i_id === null) continue;
-    interactions.push(
-      Object.assign(new InteractionEntity(), {
-        id: row.i_id,
-        sessionId: first.id,
-        promptMessage: row.prompt_message,
-        responseMessage: row.response_message,
-        state: row.state,
-        error: row.error,
-        version: Number(row.i_version),
-        created: row.i_created,
-        updated: row.i_updated,
-      }),
-    );
-  }
+  const [first] = rows;
   return Object.assign(new SessionEntity(), {
-    id: first.id,
-    ownerId: first.owner_id,
-    name: first.name,
-    version: Number(first.version),
-    created: first.created,
-    updated: first.updated,
-    interactions,
+    id: first.s_id,
+    ownerId: first.s_owner_id,
+    name: first.s_name,
+    version: Number(first.s_version),
+    created: first.s_created,
+    updated: first.s_updated,
+    interactions: rows.filter((row) => row.id !== null).map(interactionOf),
   });
 }
 
@@ -351,7 +327,11 @@ export interface VersionedInteraction {
 }
 
 function versioned(row: InteractionRow): VersionedInteraction {
-  const interaction = Object.assign(new InteractionEntity(), {
+  return { version: Number(row.version), interaction: interactionOf(row) };
+}
+
+function interactionOf(row: InteractionRow): InteractionEntity {
+  return Object.assign(new InteractionEntity(), {
     id: row.id,
     sessionId: row.session_id,
     promptMessage: row.prompt_message,
@@ -362,5 +342,4 @@ function versioned(row: InteractionRow): VersionedInteraction {
     created: row.created,
     updated: row.updated,
   });
-  return { version: Number(row.version), interaction };
 }
