@@ -255,6 +255,8 @@ const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, s
  * under the cap does it take the next version and write. Otherwise `bump` and `changed`
  * match nothing, and the one row returned carries the length that was judged.
  * No row at all: the session (the caller's) or the interaction in it does not exist.
+ * The interaction takes the session's new `updated` (see BUMP_VERSION): one change, one
+ * timestamp, or a state advanced from the event could be a millisecond off the database's.
  */
 export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
   SELECT id FROM sessions WHERE id = $1 AND owner_id = $2 FOR NO KEY UPDATE
@@ -267,10 +269,10 @@ export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
   UPDATE sessions SET version = sessions.version + 1, updated = clock_timestamp()
   FROM i
   WHERE sessions.id = $1 AND ($5::bigint IS NULL OR i.length = $5::bigint) AND i.length::bigint + octet_length($4::text) <= $6::bigint
-  RETURNING sessions.version
+  RETURNING sessions.version, sessions.updated
 ), changed AS (
   UPDATE interactions
-  SET response_message = interactions.response_message || $4::text, updated = clock_timestamp(), version = bump.version,
+  SET response_message = interactions.response_message || $4::text, updated = bump.updated, version = bump.version,
     state = COALESCE($7::text, interactions.state), error = COALESCE($8::text, interactions.error)
   FROM bump
   WHERE interactions.id = $3
