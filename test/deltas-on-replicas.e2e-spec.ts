@@ -15,10 +15,11 @@ interface ProcessMetrics {
 /**
  * Two replicas on one Postgres and one NATS: append deltas built on the receiving replica,
  * resume across a restart, and kept states that equal the database whatever replica wrote
- * and whichever restarted.
+ * and whichever restarted. A subscribes per owner (the default), B per session
+ * (BUS_SUBSCRIPTION_SCOPE=session): both ways of following are held to the same results.
  */
 describe('append deltas and kept states across replicas and restarts', () => {
-  const fx = useReplicas({ VERSION_CHECK_INTERVAL_MS: '0', CHANNEL_LINGER_MS: '600000' });
+  const fx = useReplicas({ VERSION_CHECK_INTERVAL_MS: '0', CHANNEL_LINGER_MS: '600000' }, { b: { BUS_SUBSCRIPTION_SCOPE: 'session' } });
 
   const connect = (replica: ServiceProcess, sessionId: string, query = '') => TestSocket.connect(replica.wsBase, sessionId, fx.replicas.apiKey, query);
   const metrics = async (replica: ServiceProcess): Promise<ProcessMetrics> => (await fetch(`${replica.baseUrl}/metrics`, { headers: { accept: 'application/json' } })).json() as Promise<ProcessMetrics>;

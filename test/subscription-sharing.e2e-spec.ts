@@ -93,3 +93,41 @@ describe('subscription sharing and single-flight snapshot reads', () => {
     await closeAll([socket, warm]);
   });
 });
+
+/** BUS_SUBSCRIPTION_SCOPE=session: for a user who owns many busy sessions, a process takes only what it follows. */
+describe('subscriptions per session (BUS_SUBSCRIPTION_SCOPE=session)', () => {
+  let app: TestApp;
+  let alice: Api;
+
+  beforeAll(async () => {
+    app = await TestApp.start({ BUS_SUBSCRIPTION_SCOPE: 'session', VERSION_CHECK_INTERVAL_MS: '0', CHANNEL_LINGER_MS: '0' });
+    alice = await app.newUser('alice');
+  });
+  afterAll(() => app?.close());
+
+  it("holds one subscription per followed session, and receives none of the owner's other sessions' changes", async () => {
+    const followed = await Promise.all(Array.from({ length: 3 }, (_, i) => alice.createSession(`followed ${i}`)));
+    const unfollowed = await Promise.all(Array.from({ length: 2 }, (_, i) => alice.createSession(`elsewhere ${i}`)));
+    const sockets = Array.from({ length: 30 }, (_, i) => TestSocket.connect(app.wsBase, followed[i % 3].id, alice.key));
+    await Promise.all(sockets.map((socket) => socket.next(isSnapshot, 20_000)));
+    expect(app.metrics.busSubscriptions).toBe(3);
+
+    // Published before the followed change, so on one bus connection they would arrive before it.
+    for (const session of unfollowed) await alice.addInteraction(session.id, 'nobody here follows this');
+    await alice.addInteraction(followed[0].id, 'to session 0');
+    await Promise.all(sockets.filter((_, i) => i % 3 === 0).map((socket) => socket.next((frame) => frame.type === 'interaction_update')));
+    expect(app.metrics.busMessagesUnfollowed).toBe(0);
+    for (const [i, socket] of sockets.entries()) {
+      expect(socket.frames.filter((frame) => frame.type === 'interaction_update')).toHaveLength(i % 3 === 0 ? 1 : 0);
+    }
+
+    const ofSession0 = sockets.filter((_, i) => i % 3 === 0);
+    for (const socket of ofSession0) socket.close();
+    await Promise.all(ofSession0.map((socket) => socket.closed));
+    await eventually(() => app.metrics.busSubscriptions === 2, "session 0's subscription dropped with its last socket");
+    const rest = sockets.filter((_, i) => i % 3 !== 0);
+    for (const socket of rest) socket.close();
+    await Promise.all(rest.map((socket) => socket.closed));
+    await eventually(() => app.metrics.busSubscriptions === 0, 'every subscription dropped');
+  });
+});

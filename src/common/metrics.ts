@@ -16,7 +16,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 export class Metrics {
   /** Snapshot queries sent to the database (shared by concurrent connects: single flight). */
   snapshotQueries = 0;
-  /** Live bus subscriptions: one per owner with sessions followed (or lingering) here, whatever their number of sockets. */
+  /** Live bus subscriptions: one per owner with sessions followed (or lingering) here, or one per such session with BUS_SUBSCRIPTION_SCOPE=session, whatever their number of sockets. */
   busSubscriptions = 0;
   /** Bus messages of a subscribed owner's sessions that nobody follows here: received and dropped. */
   busMessagesUnfollowed = 0;
@@ -50,7 +50,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     const self = this;
     new Gauge({ name: 'session_sync_ws_connections', help: 'Open WebSocket connections.', registers, collect() { this.set(self.wsConnections); } });
-    new Gauge({ name: 'session_sync_bus_subscriptions', help: 'Live bus subscriptions (one per owner with sessions followed or lingering here).', registers, collect() { this.set(self.busSubscriptions); } });
+    new Gauge({ name: 'session_sync_bus_subscriptions', help: 'Live bus subscriptions: one per owner with sessions followed or lingering here (per session with BUS_SUBSCRIPTION_SCOPE=session).', registers, collect() { this.set(self.busSubscriptions); } });
     new Counter({ name: 'session_sync_bus_messages_unfollowed_total', help: 'Bus messages of a subscribed owner\'s sessions that nobody follows here, dropped.', registers, collect() { this.reset(); this.inc(self.busMessagesUnfollowed); } });
     new Counter({ name: 'session_sync_snapshot_reads_total', help: 'Snapshot queries sent to the database.', registers, collect() { this.reset(); this.inc(self.snapshotQueries); } });
     new Counter({ name: 'session_sync_kept_state_connects_total', help: 'Connects answered from a kept session state, with no read.', registers, collect() { this.reset(); this.inc(self.keptStateConnects); } });

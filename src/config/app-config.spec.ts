@@ -30,6 +30,12 @@ describe('loadConfig', () => {
     });
   });
 
+  it('subscribes per owner by default, per session when asked', () => {
+    expect(loadConfig({}).busSubscriptionScope).toBe('owner');
+    expect(loadConfig({ BUS_SUBSCRIPTION_SCOPE: 'session' }).busSubscriptionScope).toBe('session');
+    expect(() => loadConfig({ BUS_SUBSCRIPTION_SCOPE: 'Session' })).toThrow('BUS_SUBSCRIPTION_SCOPE must be one of owner, session, got "Session"');
+  });
+
   it('reads sizes with units and a NATS cluster list', () => {
     const config = loadConfig({ BODY_LIMIT: '2mb', WS_MAX_PAYLOAD: '16kb', NATS_URL: 'nats://a:4222, nats://b:4222' });
     expect(config.bodyLimit).toBe(2 * 1024 * 1024);
@@ -54,6 +60,8 @@ describe('loadConfig', () => {
     ['CHANNEL_LINGER_MS', '-1'],
     ['CHANNEL_LINGER_MAX', 'many'],
     ['CHANNEL_LINGER_MAX_BYTES', '0'],
+    ['BUS_SUBSCRIPTION_SCOPE', 'channel'],
+    ['LOG_LEVEL', 'verbose'],
   ])('refuses %s=%s with an error naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`^${name} `));

@@ -31,6 +31,13 @@ export interface AppConfig {
   channelLingerMax: number;
   /** …whose kept states hold at most this many bytes together (the oldest go first). */
   channelLingerMaxBytes: number;
+  /**
+   * What one bus subscription covers: every session of an owner followed here (`owner`: a
+   * cold session of a user already followed opens with no subscription round trip), or one
+   * session (`session`: a process receives only the changes of sessions it follows, for
+   * deployments where one user owns many busy sessions).
+   */
+  busSubscriptionScope: BusSubscriptionScope;
   /** How often live sessions' versions are compared with the database (0 disables). */
   versionCheckIntervalMs: number;
   /** How often followed sessions are checked for a change whose publisher died before publishing (0 disables). */
@@ -53,6 +60,9 @@ export interface AppConfig {
 }
 
 export class ConfigError extends Error {}
+
+export const BUS_SUBSCRIPTION_SCOPES = ['owner', 'session'] as const;
+export type BusSubscriptionScope = (typeof BUS_SUBSCRIPTION_SCOPES)[number];
 
 type Env = Record<string, string | undefined>;
 
@@ -89,6 +99,15 @@ function byteSize(env: Env, name: string, fallback: number, max = Number.MAX_SAF
 
 /** PostgreSQL keeps a text value up to 1 GB; a cap above it could never be reached. */
 const RESPONSE_MAX_BYTES_CEILING = 1024 ** 3 - 1;
+
+function oneOf<T extends string>(env: Env, name: string, choices: readonly T[], fallback: T): T {
+  const value = raw(env, name);
+  if (value === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(value)) {
+    throw new ConfigError(`${name} must be one of ${choices.join(', ')}, got "${value}"`);
+  }
+  return value as T;
+}
 
 function url(env: Env, name: string, schemes: string[]): string | undefined {
   const value = raw(env, name);
@@ -134,10 +153,7 @@ function token(env: Env, name: string): string | undefined {
 }
 
 export function loadConfig(env: Env = process.env): AppConfig {
-  const logLevel = raw(env, 'LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) {
-    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-  }
+  const logLevel = oneOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   const databaseUrl = url(env, 'DATABASE_URL', ['postgres', 'postgresql']);
   const nats = natsServers(env);
   const config: AppConfig = {
@@ -160,6 +176,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     channelLingerMs: integer(env, 'CHANNEL_LINGER_MS', 30_000, 0, 3_600_000),
     channelLingerMax: integer(env, 'CHANNEL_LINGER_MAX', 10_000, 0, 1_000_000),
     channelLingerMaxBytes: byteSize(env, 'CHANNEL_LINGER_MAX_BYTES', 64 * 1024 * 1024),
+    busSubscriptionScope: oneOf(env, 'BUS_SUBSCRIPTION_SCOPE', BUS_SUBSCRIPTION_SCOPES, 'owner'),
     versionCheckIntervalMs: integer(env, 'VERSION_CHECK_INTERVAL_MS', 30_000, 0, 3_600_000),
     // Only replicas can lose a change to a publisher's crash (see CrashWindowCheck).
     fastVersionCheckMs: integer(env, 'FAST_VERSION_CHECK_MS', nats ? 700 : 0, 0, 3_600_000),

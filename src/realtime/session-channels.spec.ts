@@ -92,6 +92,7 @@ function setup(limits: Partial<ChannelLimits> = {}) {
     channelLingerMs: 0,
     channelLingerMax: 100,
     channelLingerMaxBytes: 1024 * 1024,
+    busSubscriptionScope: 'owner',
     ...limits,
   };
   const channels = new SessionChannels(bus, reader as unknown as SnapshotReader, metrics, config);
@@ -434,5 +435,70 @@ describe('SessionChannels', () => {
     await flush();
     expect(channels.resyncBehind(new Map([['a', 2]]), ['a', 'b'])).toBe(1);
     expect(metrics.keptStatesDropped).toBe(2);
+  });
+
+  describe('with BUS_SUBSCRIPTION_SCOPE=session', () => {
+    const perSession = (limits: Partial<ChannelLimits> = {}) => setup({ busSubscriptionScope: 'session', ...limits });
+
+    it('holds one bus subscription per session, however many members, and drops each with its last', async () => {
+      const { bus, metrics, channels } = perSession();
+      const members = Array.from({ length: 30 }, (_, i) => member(`s${i % 3}`));
+      await Promise.all(members.map((m) => channels.join(m)));
+      expect(metrics.busSubscriptions).toBe(3);
+      expect([...bus.handlers.keys()].sort()).toEqual(['s0', 's1', 's2'].map((id) => sessionSubject(OWNER, id)));
+      for (const m of members.filter((_, i) => i % 3 === 0)) channels.leave(m);
+      expect(metrics.busSubscriptions).toBe(2);
+      expect(bus.handlers.has(sessionSubject(OWNER, 's0'))).toBe(false);
+      for (const m of members) channels.leave(m);
+      expect(metrics.busSubscriptions).toBe(0);
+      expect(bus.handlers.size).toBe(0);
+    });
+
+    it("receives only the followed sessions' messages: another session of the same owner never arrives", async () => {
+      const { metrics, publish, firstJoin } = perSession();
+      const m = member('s');
+      await firstJoin(m);
+      publish(change(3, 'u'), 'u');
+      publish(change(3));
+      expect(m.sent).toEqual(['snapshot:2', 'interaction_update:3']);
+      expect(metrics.busMessagesUnfollowed).toBe(0);
+    });
+
+    it("reads a cold session only once its own subscription is ready, even with the owner's other sessions followed", async () => {
+      const { bus, reader, channels, firstJoin } = perSession();
+      await firstJoin(member('s'));
+      let subscribed!: () => void;
+      const subscribe = bus.subscribe.bind(bus);
+      bus.subscribe = async (...args) => {
+        await new Promise<void>((resolve) => (subscribed = resolve));
+        return subscribe(...args);
+      };
+      const cold = member('u');
+      void channels.join(cold);
+      await flush();
+      expect(reader.reads.map((r) => r.sessionId)).toEqual(['s']);
+      subscribed();
+      await flush();
+      expect(reader.reads.map((r) => r.sessionId)).toEqual(['s', 'u']);
+    });
+
+    it('keeps a lingering channel its own subscription, and drops it when the channel goes', async () => {
+      await withFakeTimers(async () => {
+        const { bus, reader, channels, metrics, publish, firstJoin } = perSession({ channelLingerMs: 5000 });
+        const m = member('s');
+        await firstJoin(m);
+        channels.leave(m);
+        publish(change(3));
+        expect(metrics.busSubscriptions).toBe(1);
+        const back = member('s', 2);
+        await channels.join(back);
+        expect(back.sent).toEqual(['snapshot:3 since 2 (1)']);
+        expect(reader.reads).toHaveLength(1);
+        channels.leave(back);
+        jest.advanceTimersByTime(5000);
+        expect(metrics.busSubscriptions).toBe(0);
+        expect(bus.handlers.size).toBe(0);
+      });
+    });
   });
 });

@@ -4,7 +4,7 @@ import { Metrics, type ResyncReason } from '../common/metrics.js';
 import { TimeoutError } from '../common/with-timeout.js';
 import { ChangeMessage } from '../events/change-message.js';
 import { SESSION_BUS, type BusSubscription, type SessionBus } from '../events/session-bus.js';
-import { ownerSubjects, SESSION_SUBJECT_PREFIX } from '../protocol/protocol.js';
+import { ownerSubjects, SESSION_SUBJECT_PREFIX, sessionSubject } from '../protocol/protocol.js';
 import { KeptState } from './kept-state.js';
 import { Linger } from './linger.js';
 import type { SessionFeed } from './session-feed.js';
@@ -27,15 +27,19 @@ interface Flight {
   stale: boolean;
 }
 
-/** The bus subscription to every session of one owner, held while any of its channels is. */
-interface OwnerSubscription {
-  owner: string;
-  /** Resolves once the bus routes the owner's messages to this process. */
+/**
+ * One bus subscription, held while any channel it covers is: every session of one owner
+ * (BUS_SUBSCRIPTION_SCOPE=owner), or one session (=session).
+ */
+interface Interest {
+  /** The owner, or the channel key of the one session. */
+  key: string;
+  /** Resolves once the bus routes the covered sessions' messages to this process. */
   ready: Promise<void>;
   /** `ready` has resolved: a join need not wait for it. */
   isReady: boolean;
   subscription?: BusSubscription;
-  /** Channels (followed or lingering) of this owner here. */
+  /** Channels (followed or lingering) it covers here. */
   channels: number;
   closed: boolean;
 }
@@ -45,8 +49,8 @@ interface Channel {
   owner: string;
   sessionId: string;
   members: Set<ChannelMember>;
-  /** The owner's subscription, which routes the session's messages to this process. */
-  subscribed: OwnerSubscription;
+  /** The subscription that routes the session's messages to this process. */
+  subscribed: Interest;
   /** The newest read under way; a connecting member may share it while it is current. */
   flight?: Flight;
   /** The session's state, advanced by its events: connects served from it need no read. */
@@ -58,15 +62,16 @@ interface Channel {
 
 export type ChannelLimits = Pick<
   AppConfig,
-  'sessionLookupTimeoutMs' | 'wsGapWaitMs' | 'channelLingerMs' | 'channelLingerMax' | 'channelLingerMaxBytes'
+  'sessionLookupTimeoutMs' | 'wsGapWaitMs' | 'channelLingerMs' | 'channelLingerMax' | 'channelLingerMaxBytes' | 'busSubscriptionScope'
 >;
 
 /**
- * The sessions this process follows. One bus subscription per owner however many of its
- * sessions and sockets are followed here (a wildcard on the owner's subjects: a cold session
- * of an owner already followed here is read at once, with no subscription round trip; the
- * price is that the owner's changes to sessions nobody follows here arrive too, and are
- * dropped, counted in bus_messages_unfollowed), one read shared by the connections that
+ * The sessions this process follows. By default one bus subscription per owner however many
+ * of its sessions and sockets are followed here (a wildcard on the owner's subjects: a cold
+ * session of an owner already followed here is read at once, with no subscription round
+ * trip; the price is that the owner's changes to sessions nobody follows here arrive too,
+ * and are dropped, counted in bus_messages_unfollowed); with BUS_SUBSCRIPTION_SCOPE=session,
+ * one per session, however many of its sockets. One read shared by the connections that
  * arrive while it runs (single flight),
  * and the session's state kept from that read and advanced by its events, so a later connect
  * is answered from memory. When the last socket leaves, the channel lingers (subscription
@@ -83,7 +88,8 @@ export type ChannelLimits = Pick<
 export class SessionChannels implements OnModuleDestroy {
   private readonly log = new Logger('SessionChannels');
   private readonly channels = new Map<string, Channel>();
-  private readonly owners = new Map<string, OwnerSubscription>();
+  /** Bus subscriptions by what they cover: an owner, or a session's channel key. */
+  private readonly interests = new Map<string, Interest>();
   /** Channels nobody follows, kept for a while with their state. */
   private readonly linger: Linger<Channel>;
   /** The read each member waits for: at most one, the newest it asked for. */
@@ -131,7 +137,7 @@ export class SessionChannels implements OnModuleDestroy {
   async join(member: ChannelMember): Promise<void> {
     const channel = this.channelFor(member.owner, member.sessionId);
     channel.members.add(member);
-    // Followed, lingering, or a cold session of an owner already subscribed: no wait at all.
+    // Followed, lingering, or a cold session already covered by a subscription: no wait at all.
     if (!channel.subscribed.isReady) {
       try {
         await channel.subscribed.ready;
@@ -217,7 +223,7 @@ export class SessionChannels implements OnModuleDestroy {
       this.linger.take(key);
       return existing;
     }
-    const subscribed = this.subscribe(owner);
+    const subscribed = this.subscribe(owner, sessionId);
     subscribed.channels++;
     const channel: Channel = {
       key,
@@ -233,30 +239,33 @@ export class SessionChannels implements OnModuleDestroy {
     return channel;
   }
 
-  /** The owner's subscription, made if there is none: ready once the bus routes its messages here. */
-  private subscribe(owner: string): OwnerSubscription {
-    const existing = this.owners.get(owner);
+  /** The subscription covering the session, made if there is none: ready once the bus routes its messages here. */
+  private subscribe(owner: string, sessionId: string): Interest {
+    const perOwner = this.config.busSubscriptionScope === 'owner';
+    const key = perOwner ? owner : channelKey(owner, sessionId);
+    const existing = this.interests.get(key);
     if (existing) return existing;
-    const subscribed: OwnerSubscription = { owner, ready: Promise.resolve(), isReady: false, channels: 0, closed: false };
-    subscribed.ready = this.bus.subscribe(ownerSubjects(owner), this.route).then((subscription) => {
+    const subscribed: Interest = { key, ready: Promise.resolve(), isReady: false, channels: 0, closed: false };
+    const subject = perOwner ? ownerSubjects(owner) : sessionSubject(owner, sessionId);
+    subscribed.ready = this.bus.subscribe(subject, this.route).then((subscription) => {
       subscribed.isReady = true;
       this.metrics.busSubscriptions++;
       if (subscribed.closed) this.unsubscribe(subscription);
       else subscribed.subscription = subscription;
     });
-    this.owners.set(owner, subscribed);
+    this.interests.set(key, subscribed);
     return subscribed;
   }
 
-  /** A channel of the owner closed: the last one takes the owner's subscription with it. */
-  private release(subscribed: OwnerSubscription): void {
+  /** A channel closed: the last one a subscription covers takes it with it. */
+  private release(subscribed: Interest): void {
     if (--subscribed.channels > 0 || subscribed.closed) return;
     subscribed.closed = true;
-    if (this.owners.get(subscribed.owner) === subscribed) this.owners.delete(subscribed.owner);
+    if (this.interests.get(subscribed.key) === subscribed) this.interests.delete(subscribed.key);
     if (subscribed.subscription) this.unsubscribe(subscribed.subscription);
   }
 
-  /** A message on an owner's subscription, to the channel of its session (a subject's tail is the channel key). */
+  /** A bus message, to the channel of its session (a subject's tail is the channel key). */
   private readonly route = (payload: Uint8Array, subject: string): void => {
     const channel = this.channels.get(subject.slice(SESSION_SUBJECT_PREFIX.length));
     if (channel) this.deliver(channel, payload);

@@ -17,13 +17,14 @@ export class Replicas {
     readonly env: Record<string, string>,
   ) {}
 
-  static async start(count: number, env: Record<string, string> = {}): Promise<Replicas> {
+  /** `count` replicas on `env`; `own[i]`, when given, is added to replica i's. */
+  static async start(count: number, env: Record<string, string> = {}, own: Record<string, string>[] = []): Promise<Replicas> {
     const database = await createPostgresDatabase();
     const nats = await TestNatsServer.start();
     const replicas = new Replicas(database, nats, { LOG_LEVEL: 'warn', ...database.env, NATS_URL: nats.url, ...env });
     try {
       // One after the other: the first creates the schema and prints the admin key.
-      for (let i = 0; i < count; i++) await replicas.add();
+      for (let i = 0; i < count; i++) await replicas.add(undefined, own[i]);
     } catch (error) {
       await replicas.dispose();
       throw error;
@@ -38,9 +39,9 @@ export class Replicas {
     return key;
   }
 
-  /** Starts one more replica (on `port` when given, as a restart on the same address). */
-  async add(port?: number): Promise<ServiceProcess> {
-    const process = await ServiceProcess.start(this.env, port);
+  /** Starts one more replica (on `port` when given, as a restart on the same address), with `own` settings added. */
+  async add(port?: number, own: Record<string, string> = {}): Promise<ServiceProcess> {
+    const process = await ServiceProcess.start({ ...this.env, ...own }, port);
     this.processes.push(process);
     return process;
   }
@@ -66,10 +67,10 @@ export interface ReplicasFixture {
  * stopped after them. Read the fields inside tests (they exist from then); a spec that
  * restarts a replica puts the new process in its place.
  */
-export function useReplicas(env: Record<string, string> = {}): ReplicasFixture {
+export function useReplicas(env: Record<string, string> = {}, own: { a?: Record<string, string>; b?: Record<string, string> } = {}): ReplicasFixture {
   const fixture = {} as ReplicasFixture;
   beforeAll(async () => {
-    fixture.replicas = await Replicas.start(2, env);
+    fixture.replicas = await Replicas.start(2, env, [own.a ?? {}, own.b ?? {}]);
     [fixture.a, fixture.b] = fixture.replicas.processes;
     fixture.viaA = fixture.a.api(fixture.replicas.apiKey);
     fixture.viaB = fixture.b.api(fixture.replicas.apiKey);
