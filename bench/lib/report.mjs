@@ -194,6 +194,7 @@ function connectKinds(lines, ck) {
   lines.push(
     `Sequential connects to sessions of ${ck.interactions} interactions. Followed: another socket on the process follows the session. ` +
       `Lingering: nobody does, the last socket left ${ck.linger_gap_ms} ms before. Cold: nobody has followed it on this process. ` +
+      `Cold, BUS_SUBSCRIPTION_SCOPE=session (with NATS): the same on a replica holding one subscription per session, which a cold connect waits for before its read. ` +
       `Each kind is measured beside a plain ws server sending one frame of the same size (${v(ck.floor_bytes)} B), started for this scenario: ` +
       `one connect to the service, one to the bare server, and so on, with the lingering kind's pause before every connect to either (an idle process answers its next connect slower). ` +
       `SQL / connect counts every statement over the phase, including the periodic version checks' (the lingering phase lasts longest); snapshot queries are the reads.`,

@@ -6,7 +6,11 @@
 // - lingering: nobody follows it, but the last socket left `--linger-gap-ms` ago (and the
 //   bare server, too, is connected to that long after its previous connect: a process idle
 //   for a while answers its next connect slower, whatever it serves from);
-// - cold: nobody has followed it on this process (a fresh session each connect).
+// - cold: nobody has followed it on this process (a fresh session each connect);
+// - cold, BUS_SUBSCRIPTION_SCOPE=session (with NATS only): the same on a second process, a
+//   replica run with one subscription per session, so each cold connect waits for its own
+//   subscription round trip before its read (the default per-owner subscription of a user
+//   already followed there needs none).
 // SQL statements and snapshot queries per connect of each kind come from /metrics.
 import { warmUp } from '../lib/connect.mjs';
 import { procStat } from '../lib/proc.mjs';
@@ -27,6 +31,7 @@ export default {
     const followed = await ctx.createSessions(T, 4, size, 'followed');
     const lingering = await ctx.createSessions(T, 1, size, 'lingering');
     const cold = await ctx.createSessions(T, samples, size, 'cold');
+    const perSession = ctx.env.bus === 'nats' ? await ctx.createSessions(T, samples, size, 'cold per session') : null;
     const spec = (s) => ctx.wsSpec(T, s.id);
     R.connect_kinds = { interactions: size, linger_gap_ms: gap, rows: {}, floors: {} };
 
@@ -44,16 +49,31 @@ export default {
       const holder = gens.list[gens.length > 1 ? 1 : 0];
       await holder.call('connect', { specs: followed.map(spec), reconnect: false, inflight: 4 });
       await sleep(200);
-      await paired(ctx, F, 'followed', (i) => spec(followed[i % followed.length]), floorSpec, 0);
+      await paired(ctx, T, F, 'followed', (i) => spec(followed[i % followed.length]), floorSpec, 0);
       await holder.call('closeAll', {});
 
       // Lingering: the same session again and again, each connect `gap` ms after the last one closed.
       await gens.first.call('connectRound', { specs: [spec(lingering[0])] });
       await sleep(gap);
-      await paired(ctx, F, 'lingering', () => spec(lingering[0]), floorSpec, gap);
+      await paired(ctx, T, F, 'lingering', () => spec(lingering[0]), floorSpec, gap);
 
       // Cold: each sample on a session no socket has followed yet.
-      await paired(ctx, F, 'cold', (i) => spec(cold[i % cold.length]), floorSpec, 0);
+      await paired(ctx, T, F, 'cold', (i) => spec(cold[i % cold.length]), floorSpec, 0);
+
+      if (perSession) {
+        const S = { ...T, port: opts.port + 4 };
+        S.srv = await ctx.launch(S, { logName: 'service-session-scope', extraEnv: { BUS_SUBSCRIPTION_SCOPE: 'session' } });
+        try {
+          // Its own warm-up (the key cached, code paths compiled) on a session that then stays followed,
+          // as the default process's owner subscription stays up through the cold phase above.
+          await warmUp(ctx, () => ctx.wsSpec(S, followed[0].id));
+          await gens.first.call('connect', { specs: [ctx.wsSpec(S, followed[0].id)], reconnect: false, inflight: 1 });
+          await paired(ctx, S, F, 'cold, BUS_SUBSCRIPTION_SCOPE=session', (i) => ctx.wsSpec(S, perSession[i % perSession.length].id), floorSpec, 0);
+          await gens.first.call('closeAll', {});
+        } finally {
+          await ctx.stop(S.srv, 10000);
+        }
+      }
     } finally {
       await ctx.stop(F.srv, 10000);
     }
@@ -67,9 +87,9 @@ export default {
   },
 };
 
-/** `samples` connects to the service and as many to the bare server, alternately, `pauseMs` apart. */
-async function paired(ctx, F, kind, specFor, floorSpec, pauseMs) {
-  const { T, R, opts, gens } = ctx;
+/** `samples` connects to the service process `T` and as many to the bare server, alternately, `pauseMs` apart. */
+async function paired(ctx, T, F, kind, specFor, floorSpec, pauseMs) {
+  const { R, opts, gens } = ctx;
   const m0 = await ctx.metrics(T);
   const c0 = await gens.cpuMark();
   const s0 = procStat(T.srv.pid);
