@@ -55,7 +55,7 @@ export function makeContext({ opts, results, gens, env }) {
     let keyLine = null;
     if (T.name === 'service') {
       const prof = opts['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts['cpu-prof'])}`] : [];
-      argv = [process.execPath, ...prof, 'dist/server/main.js'];
+      argv = [process.execPath, ...prof, ...(opts['trace-gc'] ? ['--trace-gc'] : []), 'dist/server/main.js'];
       senv = { ...serviceEnv(port), ...extraEnv };
     } else {
       argv = [process.execPath, path.join(BENCH, 'peers', T.name === 'ws' ? 'ws-peer.mjs' : 'socketio-peer.mjs'), `--port=${port}`, `--host=${HOST}`];

@@ -44,6 +44,7 @@ const DEFAULTS = {
   'max-minutes': 40, // hard stop for the whole run
   'skip-build': false,
   'cpu-prof': '', // a directory: the service runs with --cpu-prof there (profiles, not figures)
+  'trace-gc': false, // the service runs with --trace-gc: every collection in its log (bench/out/service.log)
 };
 
 const QUICK = {
@@ -102,7 +103,7 @@ export function parseOptions(argv) {
     else if (STRINGS.has(k)) o[k] = String(o[k] === true ? '' : o[k]).split(',').map((x) => x.trim()).filter(Boolean);
     else if (k === 'pin') o[k] = String(o[k]);
     else if (k === 'cpu-prof') o[k] = o[k] === true ? '' : String(o[k]);
-    else if (k === 'skip-build') o[k] = o[k] === true || o[k] === 'true';
+    else if (k === 'skip-build' || k === 'trace-gc') o[k] = o[k] === true || o[k] === 'true';
     else {
       o[k] = Number(o[k]);
       if (!Number.isFinite(o[k])) throw new Error(`--${k} must be a number`);
@@ -125,4 +126,5 @@ export const HELP = `node bench/run.mjs [--quick] [--only=NAME,NAME] [--flag=val
   --resume-interactions=200 --resume-samples=50
   --append-sessions=1000 --append-long-sessions=50 --append-long-bytes=100000 --append-inflight=64 --append-seconds=10 --pgbench-clients=16
   --generators=0 --clients-per-generator=5000 --pin=auto|on|off
-  --port=18080 --max-minutes=40 --skip-build --cpu-prof=DIR (profile the service; its figures are then not comparable)`;
+  --port=18080 --max-minutes=40 --skip-build --cpu-prof=DIR (profile the service; its figures are then not comparable)
+  --trace-gc (the service logs every garbage collection, with its time since start, to bench/out/service.log)`;

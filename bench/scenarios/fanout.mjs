@@ -54,7 +54,8 @@ export default {
           const first = Math.min(...times) - w.t0;
           const last = Math.max(...times) - w.t0;
           lastDelivery.push(last);
-          perWrite.push({ ack: round(w.ack, 1), first: round(first, 1), last: round(last, 1) });
+          // `at`: ms since the server process was spawned, to set beside its --trace-gc lines.
+          perWrite.push({ ack: round(w.ack, 1), first: round(first, 1), last: round(last, 1), at: Math.round(w.t0 - T.srv.startedAt) });
         }
       }
       const row = {
