@@ -70,6 +70,17 @@ describe('CLI and start-up (real processes)', () => {
     expect(second.apiKey).toBeUndefined();
   });
 
+  it('two replicas with DATABASE_POOL_SIZE=1 start together on a fresh database: one migrates under the lock, on its one connection, the other waits', async () => {
+    const db = track(await createPostgresDatabase());
+    const env = { ...db.env, DATABASE_POOL_SIZE: '1' };
+    const [a, b] = await Promise.all([ServiceProcess.start(env), ServiceProcess.start(env)]).then((both) => both.map(started));
+    // Exactly one of them created the schema and so printed the first user's key.
+    expect([a.apiKey, b.apiKey].filter(Boolean)).toHaveLength(1);
+    const key = (a.apiKey ?? b.apiKey)!;
+    const session = await a.api(key).createSession('pool of one');
+    expect((await b.api(key).getSession(session.id)).name).toBe('pool of one');
+  });
+
   it('holds a WebSocket connect and a REST call that arrive during start-up, and answers both once ready', async () => {
     const db = track(await createPostgresDatabase());
     const first = started(await ServiceProcess.start(db.env));

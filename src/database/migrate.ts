@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import { MigrationExecutor, type DataSource } from 'typeorm';
 
 /** Arbitrary constant naming this service's migration lock among advisory locks. */
 const MIGRATION_LOCK = 7_310_914_201;
@@ -16,11 +16,15 @@ export async function runMigrations(dataSource: DataSource, shared: boolean): Pr
     await dataSource.runMigrations({ transaction: 'each' });
     return;
   }
+  // The migrations run on the connection that holds the lock: with DATABASE_POOL_SIZE=1 a
+  // second connection could never be had, and the start would wait for it forever.
   const runner = dataSource.createQueryRunner();
   try {
     await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
-      await dataSource.runMigrations({ transaction: 'each' });
+      const executor = new MigrationExecutor(dataSource, runner);
+      executor.transaction = 'each';
+      await executor.executePendingMigrations();
     } finally {
       await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
