@@ -30,6 +30,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('prepares the hot statements unless DATABASE_PREPARED_STATEMENTS is false', () => {
+    expect(loadConfig({}).databasePreparedStatements).toBe(true);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'false' }).databasePreparedStatements).toBe(false);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: '0' }).databasePreparedStatements).toBe(false);
+    expect(loadConfig({ DATABASE_PREPARED_STATEMENTS: 'TRUE' }).databasePreparedStatements).toBe(true);
+  });
+
   it('subscribes per owner by default, per session when asked', () => {
     expect(loadConfig({}).busSubscriptionScope).toBe('owner');
     expect(loadConfig({ BUS_SUBSCRIPTION_SCOPE: 'session' }).busSubscriptionScope).toBe('session');
@@ -61,6 +68,7 @@ describe('loadConfig', () => {
     ['CHANNEL_LINGER_MAX', 'many'],
     ['CHANNEL_LINGER_MAX_BYTES', '0'],
     ['BUS_SUBSCRIPTION_SCOPE', 'channel'],
+    ['DATABASE_PREPARED_STATEMENTS', 'no'],
     ['LOG_LEVEL', 'verbose'],
   ])('refuses %s=%s with an error naming it', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -13,6 +13,12 @@ export interface AppConfig {
   databasePoolSize: number;
   /** Bound on each database wait: acquiring a connection, and each statement (server- and client-side). */
   databaseTimeoutMs: number;
+  /**
+   * The hot statements (snapshot read, insert, append) are named prepared statements on
+   * PostgreSQL; false sends them unnamed, for a pooler in transaction mode that cannot keep a
+   * connection's prepared statements (PgBouncer before 1.21, or max_prepared_statements = 0).
+   */
+  databasePreparedStatements: boolean;
   /** Open WebSocket connections one API key may hold in this process (0 = no cap). */
   wsMaxConnectionsPerKey: number;
   bodyLimit: number;
@@ -109,6 +115,14 @@ function oneOf<T extends string>(env: Env, name: string, choices: readonly T[], 
   return value as T;
 }
 
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const value = raw(env, name)?.toLowerCase();
+  if (value === undefined) return fallback;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw(env, name)}"`);
+}
+
 function url(env: Env, name: string, schemes: string[]): string | undefined {
   const value = raw(env, name);
   if (value === undefined) return undefined;
@@ -164,6 +178,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir: resolve(raw(env, 'DATA_DIR') ?? './data'),
     databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1000),
     databaseTimeoutMs: integer(env, 'DATABASE_TIMEOUT_MS', 5000, 100, 600_000),
+    databasePreparedStatements: bool(env, 'DATABASE_PREPARED_STATEMENTS', true),
     wsMaxConnectionsPerKey: integer(env, 'WS_MAX_CONNECTIONS_PER_KEY', 1000, 0, 10_000_000),
     bodyLimit: byteSize(env, 'BODY_LIMIT', 1024 * 1024),
     responseMaxBytes: byteSize(env, 'RESPONSE_MAX_BYTES', 1024 * 1024, RESPONSE_MAX_BYTES_CEILING),

@@ -42,18 +42,19 @@ export type AppendResult =
 @Injectable()
 export class SessionRepository {
   /**
-   * Prepared statements only on PostgreSQL. The embedded database serves every connection
-   * of the pool from its one session, so a statement prepared on a connection the pool has
-   * since closed is still there when a new connection prepares it again: an error.
+   * Prepared statements only on PostgreSQL, unless DATABASE_PREPARED_STATEMENTS=false (a
+   * pooler in transaction mode). The embedded database serves every connection of the pool
+   * from its one session, so a statement prepared on a connection the pool has since closed
+   * is still there when a new connection prepares it again: an error.
    */
   private readonly prepare: boolean;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly counter: StatementCounter,
-    @Inject(APP_CONFIG) config: Pick<AppConfig, 'databaseUrl'>,
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'databaseUrl' | 'databasePreparedStatements'>,
   ) {
-    this.prepare = Boolean(config.databaseUrl);
+    this.prepare = Boolean(config.databaseUrl) && config.databasePreparedStatements;
   }
 
   transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
