@@ -105,6 +105,17 @@ function markdown(r) {
     );
   }
   lines.push('');
+  lines.push(
+    'The same deliveries, each from its write\'s first delivery (the fan-out proper: the write\'s own path, REST, database and bus, left out), median / p99:',
+    '',
+  );
+  lines.push(`| subscribers | ${COLS.map(([, label]) => label).join(' | ')} |`);
+  lines.push(`|---|${COLS.map(() => '---').join('|')}|`);
+  for (const n of ns) {
+    const get = (k) => T[k]?.fanout?.find((x) => x.subscribers === n)?.after_first_delivery;
+    lines.push(`| ${n} on 1 session | ${COLS.map(([k]) => mp(get(k))).join(' | ')} |`);
+  }
+  lines.push('');
   lines.push('Messages delivered per second at saturation (writes kept in flight for the whole window):', '');
   lines.push('| setup | service | socket.io | ws | server CPU (svc / sio / ws) | generator CPU (svc / sio / ws) | writer CPU (svc / sio / ws) |');
   lines.push('|---|---|---|---|---|---|---|');

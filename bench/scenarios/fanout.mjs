@@ -44,6 +44,9 @@ export default {
       await gens.all('record', { on: false });
       const lat = [];
       const lastDelivery = [];
+      // Each delivery after the same write's first one: the fan-out proper, without the write's
+      // own path (REST, database, bus), which the bare server does not have.
+      const afterFirst = [];
       const perWrite = [];
       let delivered = 0;
       for (const w of writes) {
@@ -51,7 +54,9 @@ export default {
         delivered += times.length;
         for (const t of times) lat.push(t - w.t0);
         if (times.length) {
-          const first = Math.min(...times) - w.t0;
+          const firstAt = Math.min(...times);
+          for (const t of times) afterFirst.push(t - firstAt);
+          const first = firstAt - w.t0;
           const last = Math.max(...times) - w.t0;
           lastDelivery.push(last);
           // `at`: ms since the server process was spawned, to set beside its --trace-gc lines.
@@ -67,6 +72,7 @@ export default {
         expected: writes.length * pc.connected,
         ...summarize(lat),
         last_delivery: summarize(lastDelivery),
+        after_first_delivery: summarize(afterFirst),
         write_ack: summarize(writes.map((w) => w.ack)),
         // Each write's answer, first and last delivery (ms after it was sent): a p99 over
         // pooled deliveries is the tail of the slowest write or two, which this shows.
