@@ -18,7 +18,7 @@ import { makeContext, TARGETS, ROOT, OUT, BENCH } from './lib/context.mjs';
 import { closePool } from './lib/pool.mjs';
 
 /** Run order: the pool's scenarios last (they restart the server), the floor after the service. */
-const ORDER = ['connect', 'connect-kinds', 'resume', 'streaming', 'append-throughput', 'fanout', 'memory', 'spread', 'storm', 'storm-since', 'floor'];
+const ORDER = ['connect', 'connect-kinds', 'resume', 'streaming', 'append-throughput', 'fanout', 'fanout-paired', 'memory', 'spread', 'storm', 'storm-since', 'floor'];
 const POOL_SCENARIOS = new Set(['memory', 'spread', 'storm', 'storm-since']);
 
 let opts;

@@ -118,5 +118,16 @@ export function goalRows(r) {
     const y = ratio(a?.after_first_delivery?.p99, b?.after_first_delivery?.p99);
     add('12.3', `fan-out p99 after the write's first delivery (the write's own path left out), ${n} subscribers ÷ bare ws`, '—', '—', `${num(y, '×')} (${num(a?.after_first_delivery?.p99, ' ms')} vs ${num(b?.after_first_delivery?.p99, ' ms')})`, null);
   }
+  const fp = S.fanout_paired;
+  if (fp) {
+    add(
+      '12.3',
+      `fan-out p99, ${fp.subscribers} subscribers each, writes alternated between the service and a bare ws server ÷ bare ws`,
+      '≤ 1.15× (at 10,000)',
+      '1.37×',
+      `${num(fp.p99_ratio, '×')} (${num(fp.service.p99, ' ms')} vs ${num(fp.bare_ws.p99, ' ms')}; medians ${num(fp.median_ratio, '×')}; after each write's first delivery ${num(fp.after_first_p99_ratio, '×')})`,
+      fp.p99_ratio === null ? null : fp.p99_ratio <= 1.15,
+    );
+  }
   return rows;
 }

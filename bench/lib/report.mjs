@@ -133,6 +133,24 @@ function markdown(r) {
   lines.push('');
   }
 
+  // 2b
+  const fp = T.service?.fanout_paired;
+  if (fp) {
+    lines.push('## 2b. Fan-out, writes alternated with a bare server', '');
+    lines.push(
+      `The service and a bare ws server (started for this scenario) each hold ${fp.subscribers} subscribers of one session at the same time; ` +
+        `${o['fanout-writes']} writes to each, alternately, each after the previous one reached every subscriber, so that both see the same moments of the machine. ` +
+        `"after first" measures each delivery from its write's first delivery: the fan-out proper, without the write's own path (REST, database, bus).`,
+      '',
+    );
+    lines.push('| | write → delivery | after first | delivered |');
+    lines.push('|---|---|---|---|');
+    lines.push(`| service | ${mp(fp.service)} | ${mp(fp.service.after_first_delivery)} | ${fp.service.delivered}/${fp.service.expected} |`);
+    lines.push(`| bare ws | ${mp(fp.bare_ws)} | ${mp(fp.bare_ws.after_first_delivery)} | ${fp.bare_ws.delivered}/${fp.bare_ws.expected} |`);
+    lines.push(`| service ÷ bare (median / p99) | ${v(fp.median_ratio, '×')} / ${v(fp.p99_ratio, '×')} | — / ${v(fp.after_first_p99_ratio, '×')} | |`);
+    lines.push('');
+  }
+
   // 3
   const st = (k) => T[k]?.storm;
   const ss = T.service?.storm_since;
