@@ -437,6 +437,20 @@ describe('SessionChannels', () => {
     expect(metrics.keptStatesDropped).toBe(2);
   });
 
+  it('keeps a kept state that is ahead of the versions a check read: events that arrived after the read are no doubt', async () => {
+    const { reader, channels, metrics, publish, firstJoin } = setup();
+    await firstJoin(member('s'), 2);
+    publish(change(3));
+    publish(change(4));
+    // The check read version 3 before event 4 arrived (a busy session): nothing is behind.
+    expect(channels.resyncBehind(new Map([['s', 3]]), ['s'])).toBe(0);
+    expect(metrics.keptStatesDropped).toBe(0);
+    const later = member('s');
+    await channels.join(later);
+    expect(later.sent).toEqual(['snapshot:4']);
+    expect(reader.reads).toHaveLength(1);
+  });
+
   describe('with BUS_SUBSCRIPTION_SCOPE=session', () => {
     const perSession = (limits: Partial<ChannelLimits> = {}) => setup({ busSubscriptionScope: 'session', ...limits });
 

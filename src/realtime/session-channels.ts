@@ -185,9 +185,11 @@ export class SessionChannels implements OnModuleDestroy {
   }
 
   /**
-   * Of the channels following `checked`, forgets the kept states that differ from `current`
-   * (the database's versions; a session absent from it was deleted) and re-snapshots the
-   * members of those behind it. Returns how many channels were behind.
+   * Of the channels following `checked`, forgets the kept states behind `current` (the
+   * database's versions when the check read them; a session absent from it was deleted) and
+   * re-snapshots the members of those behind it. A kept state AHEAD of a version read is no
+   * doubt: on a busy session, events committed after the read arrive before the check
+   * compares. Returns how many channels were behind.
    */
   resyncBehind(current: Map<string, number>, checked: string[]): number {
     const ids = new Set(checked);
@@ -195,7 +197,7 @@ export class SessionChannels implements OnModuleDestroy {
     for (const channel of [...this.channels.values()]) {
       if (!ids.has(channel.sessionId) || channel.flight) continue;
       const version = current.get(channel.sessionId);
-      if (channel.kept.version > 0 && channel.kept.version !== version) channel.kept.drop('version check mismatch');
+      if (channel.kept.version > 0 && (version === undefined || channel.kept.version < version)) channel.kept.drop('version check: behind the database');
       if (version !== undefined && version <= channel.seen) continue;
       if (channel.members.size === 0) continue;
       this.resyncChannel(channel, 'version_check');
