@@ -10,6 +10,9 @@ import { TestSocket } from './helpers/ws.js';
 interface ProcessMetrics {
   sql_statements: number;
   kept_state_connects: number;
+  kept_states_dropped: number;
+  snapshot_queries: number;
+  resyncs: number;
 }
 
 /**
@@ -52,6 +55,35 @@ describe('append deltas and kept states across replicas and restarts', () => {
     expect(update).toMatchObject({ type: ServerEvent.InteractionUpdate, interaction: { response_message: 'hello world', state: 'complete', updated: appended.updated } });
     delta.close();
     v1.close();
+  });
+
+  it("keeps a streamed session's state on both replicas through the crash-window check's rounds: nothing dropped, nothing re-snapshotted", async () => {
+    const session = await fx.viaA.createSession('streamed through the checks');
+    const interaction = await fx.viaA.addInteraction(session.id, 'go');
+    const viewers = [connect(fx.a, session.id), connect(fx.b, session.id)];
+    await Promise.all(viewers.map((viewer) => viewer.next()));
+    const before = await Promise.all([metrics(fx.a), metrics(fx.b)]);
+    // About 3 s of appends: several rounds of the 700 ms check, each reading versions that
+    // the events arriving right after it have already passed.
+    const until = Date.now() + 3000;
+    let appended = 0;
+    while (Date.now() < until) {
+      await fx.viaA.updateInteraction(session.id, interaction.id, { append: `${appended++};` });
+    }
+    const version = (await fx.viaA.getSession(session.id)).version;
+    await Promise.all(viewers.map((viewer) => viewer.next((f) => 'version' in f && f.version === version)));
+    const after = await Promise.all([metrics(fx.a), metrics(fx.b)]);
+    for (const [i, replica] of ['A', 'B'].entries()) {
+      expect({ replica, dropped: after[i].kept_states_dropped - before[i].kept_states_dropped, resyncs: after[i].resyncs - before[i].resyncs }).toEqual({ replica, dropped: 0, resyncs: 0 });
+    }
+    // And a new viewer on B is served from the kept state, with no read (the check's own
+    // statements go on meanwhile: snapshot reads are what count here).
+    const served = await metrics(fx.b);
+    const late = connect(fx.b, session.id);
+    expect((await late.next<SessionUpdateEvent>()).version).toBe(version);
+    const now = await metrics(fx.b);
+    expect({ reads: now.snapshot_queries - served.snapshot_queries, kept: now.kept_state_connects - served.kept_state_connects }).toEqual({ reads: 0, kept: 1 });
+    for (const socket of [...viewers, late]) socket.close();
   });
 
   it('resumes with since after a restart: the delta from the database, then appends as deltas', async () => {
