@@ -30,7 +30,7 @@ export abstract class PeriodicVersionCheck implements OnApplicationBootstrap, On
   ) {}
 
   /** Re-snapshots the channels behind, given the versions the database has now for `checked`. */
-  protected abstract resyncBehind(current: Map<string, number>, checked: string[]): number;
+  protected abstract resyncBehind(current: Map<string, number>, checked: string[]): number | Promise<number>;
 
   onApplicationBootstrap(): void {
     if (this.intervalMs === 0) return;
@@ -52,7 +52,7 @@ export abstract class PeriodicVersionCheck implements OnApplicationBootstrap, On
       for (let start = 0; start < ids.length; start += BATCH) {
         for (const [id, version] of await this.sessions.versions(ids.slice(start, start + BATCH))) current.set(id, version);
       }
-      const behind = this.resyncBehind(current, ids);
+      const behind = await this.resyncBehind(current, ids);
       if (behind > 0) this.log.warn(`${behind} ${this.wording.behind}`);
       return behind;
     } catch (error) {

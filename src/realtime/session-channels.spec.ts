@@ -8,6 +8,8 @@ import { SessionChannels, type ChannelLimits, type ChannelMember } from './sessi
 import { SessionFeed } from './session-feed.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 import { Snapshot } from './snapshot.js';
+import type { SessionRepository } from '../sessions/session.repository.js';
+import { IN_FLIGHT_GRACE_MS, VersionCheck } from './version-check.js';
 
 class FakeBus implements SessionBus {
   kind: 'memory' | 'nats' = 'memory';
@@ -449,6 +451,49 @@ describe('SessionChannels', () => {
     await channels.join(later);
     expect(later.sent).toEqual(['snapshot:4']);
     expect(reader.reads).toHaveLength(1);
+  });
+
+  describe('the periodic version check (VersionCheck) on these channels', () => {
+    /** The check, reading `database` as the versions of the followed sessions. */
+    const versionCheck = (channels: SessionChannels, database: Record<string, number>) =>
+      new VersionCheck(channels, { versions: async (ids: string[]) => new Map(ids.filter((id) => id in database).map((id) => [id, database[id]])) } as unknown as SessionRepository, { versionCheckIntervalMs: 30_000 });
+
+    it("does not re-snapshot a busy session for its own events in flight when it read: they arrive within the grace", async () => {
+      await withFakeTimers(async () => {
+        const { reader, channels, metrics, publish, firstJoin } = setup();
+        const m = member('s');
+        await firstJoin(m, 2);
+        // The database is at 4; events 3 and 4 are still on their way to this process.
+        const run = versionCheck(channels, { s: 4 }).run();
+        await flush();
+        publish(change(3));
+        publish(change(4));
+        jest.advanceTimersByTime(IN_FLIGHT_GRACE_MS);
+        expect(await run).toBe(0);
+        expect(metrics.resyncs).toBe(0);
+        expect(metrics.keptStatesDropped).toBe(0);
+        expect(reader.reads).toHaveLength(1);
+        expect(m.sent).toEqual(['snapshot:2', 'interaction_update:3', 'interaction_update:4']);
+      });
+    });
+
+    it('re-snapshots a session still behind after the grace: its change was lost', async () => {
+      await withFakeTimers(async () => {
+        const { reader, channels, metrics, firstJoin } = setup();
+        const m = member('s');
+        await firstJoin(m, 2);
+        const run = versionCheck(channels, { s: 3 }).run();
+        await flush();
+        expect(reader.reads).toHaveLength(1);
+        jest.advanceTimersByTime(IN_FLIGHT_GRACE_MS);
+        expect(await run).toBe(1);
+        expect(metrics.keptStatesDropped).toBe(1);
+        expect(reader.reads).toHaveLength(2);
+        reader.reads[1].resolve(snap(3));
+        await flush();
+        expect(m.sent).toEqual(['snapshot:2', 'snapshot:3']);
+      });
+    });
   });
 
   describe('with BUS_SUBSCRIPTION_SCOPE=session', () => {

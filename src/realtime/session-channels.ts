@@ -197,13 +197,24 @@ export class SessionChannels implements OnModuleDestroy {
     for (const channel of [...this.channels.values()]) {
       if (!ids.has(channel.sessionId) || channel.flight) continue;
       const version = current.get(channel.sessionId);
-      if (channel.kept.version > 0 && (version === undefined || channel.kept.version < version)) channel.kept.drop('version check: behind the database');
-      if (version !== undefined && version <= channel.seen) continue;
-      if (channel.members.size === 0) continue;
+      if (keptBehind(channel, version)) channel.kept.drop('version check: behind the database');
+      if (!seenBehind(channel, version) || channel.members.size === 0) continue;
       this.resyncChannel(channel, 'version_check');
       count++;
     }
     return count;
+  }
+
+  /** Of `checked`, the sessions whose channel here is behind `current` (as resyncBehind judges), without acting on them. */
+  behindOf(current: Map<string, number>, checked: string[]): string[] {
+    const ids = new Set(checked);
+    const behind = new Set<string>();
+    for (const channel of this.channels.values()) {
+      if (!ids.has(channel.sessionId) || channel.flight) continue;
+      const version = current.get(channel.sessionId);
+      if (keptBehind(channel, version) || (channel.members.size > 0 && seenBehind(channel, version))) behind.add(channel.sessionId);
+    }
+    return [...behind];
   }
 
   /** Session ids followed or lingering here, for the periodic version check. */
@@ -378,6 +389,16 @@ export class SessionChannels implements OnModuleDestroy {
     const kept = channel.kept.current;
     if (!kept?.exists || !this.linger.add(channel.key, channel, kept.size)) this.close(channel);
   }
+}
+
+/** The channel keeps a state older than `version` (undefined: the session is gone). */
+function keptBehind(channel: Channel, version: number | undefined): boolean {
+  return channel.kept.version > 0 && (version === undefined || channel.kept.version < version);
+}
+
+/** The channel has not seen `version` (undefined: the session is gone, which its members must learn). */
+function seenBehind(channel: Channel, version: number | undefined): boolean {
+  return version === undefined || version > channel.seen;
 }
 
 function channelKey(owner: string, sessionId: string): string {

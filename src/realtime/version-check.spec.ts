@@ -4,11 +4,13 @@ import type { SessionChannels } from './session-channels.js';
 import { VersionCheck } from './version-check.js';
 
 function check(followed: string[], database: Record<string, number>) {
+  const behindOf = jest.fn<SessionChannels['behindOf']>((current, checked) => checked.filter((id) => current.get(id) !== 1));
   const resyncBehind = jest.fn<SessionChannels['resyncBehind']>((current, checked) => checked.filter((id) => current.get(id) !== 1).length);
-  const channels = { followedSessionIds: () => followed, resyncBehind } as unknown as SessionChannels;
+  const channels = { followedSessionIds: () => followed, behindOf, resyncBehind } as unknown as SessionChannels;
   const versions = jest.fn<SessionRepository['versions']>(async (ids) => new Map(ids.filter((id) => id in database).map((id) => [id, database[id]])));
   const unit = new VersionCheck(channels, { versions } as unknown as SessionRepository, { versionCheckIntervalMs: 30_000 });
-  return { unit, resyncBehind, versions };
+  unit.graceMs = 0;
+  return { unit, behindOf, resyncBehind, versions };
 }
 
 describe('VersionCheck', () => {
@@ -17,11 +19,13 @@ describe('VersionCheck', () => {
     const database = Object.fromEntries(followed.map((id) => [id, 1]));
     database.s7 = 2;
     delete database.s2400;
-    const { unit, resyncBehind, versions } = check(followed, database);
+    const { unit, behindOf, resyncBehind, versions } = check(followed, database);
     expect(await unit.run()).toBe(2);
     expect(versions.mock.calls.map(([ids]) => ids.length)).toEqual([1000, 1000, 500]);
+    expect(behindOf.mock.calls[0][1]).toEqual(followed);
+    // Only the sessions found behind are judged again after the grace.
     expect(resyncBehind).toHaveBeenCalledTimes(1);
-    expect(resyncBehind.mock.calls[0][1]).toEqual(followed);
+    expect(resyncBehind.mock.calls[0][1]).toEqual(['s7', 's2400']);
   });
 
   it('runs one round at a time', async () => {
