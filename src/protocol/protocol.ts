@@ -193,10 +193,10 @@ export type VersionedEvent = SessionUpdateEvent | InteractionUpdateEvent | Inter
 
 export type ClientFrame = { type: typeof ClientEvent.Ping } | { type: typeof ClientEvent.Sync };
 
-/** Subject on which changes to one session are published: `session-updates.<owner>.<session_id>`. */
 /** Every bus subject of a session change starts with this. */
 export const SESSION_SUBJECT_PREFIX = 'session-updates.';
 
+/** Subject on which changes to one session are published: `session-updates.<owner>.<session_id>`. */
 export function sessionSubject(owner: string, sessionId: string): string {
   return `${SESSION_SUBJECT_PREFIX}${owner}.${sessionId}`;
 }

@@ -154,7 +154,7 @@ export class SessionRepository {
        UPDATE interactions SET ${set.join(', ')}
        FROM bump
        WHERE interactions.id = $3 AND interactions.session_id = $1
-       RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}`,
+       RETURNING ${interactionColumnsOf('interactions')}`,
       params,
     );
     return rows[0] ? versioned(rows[0]) : null;
@@ -241,6 +241,11 @@ const BUMP_VERSION = 'UPDATE sessions SET version = version + 1, updated = clock
 
 const INTERACTION_COLUMNS = 'id, session_id, prompt_message, response_message, state, error, version, created, updated';
 
+/** INTERACTION_COLUMNS qualified by a table name or alias, for statements that join or update from another table. */
+function interactionColumnsOf(table: string): string {
+  return INTERACTION_COLUMNS.split(', ').map((column) => `${table}.${column}`).join(', ');
+}
+
 /**
  * The append: $1 session, $2 owner, $3 interaction, $4 text, $5 offset (or null), $6 cap in
  * bytes, $7 state, $8 error (null: unchanged). Exported so that the benchmark's pgbench floor
@@ -277,13 +282,13 @@ export const APPEND_STATEMENT = `WITH s AS MATERIALIZED (
     state = COALESCE($7::text, interactions.state), error = COALESCE($8::text, interactions.error)
   FROM bump
   WHERE interactions.id = $3
-  RETURNING ${INTERACTION_COLUMNS.split(', ').map((column) => `interactions.${column}`).join(', ')}
+  RETURNING ${interactionColumnsOf('interactions')}
 )
 SELECT i.length AS previous_length, changed.* FROM i LEFT JOIN changed ON true`;
 
 /** The session ($1, owner $2) and its interactions oldest first, one row each (one row of nulls when none). */
 const SNAPSHOT_STATEMENT = `SELECT s.id AS s_id, s.owner_id AS s_owner_id, s.name AS s_name, s.version AS s_version, s.created AS s_created, s.updated AS s_updated,
-  ${INTERACTION_COLUMNS.split(', ').map((column) => `i.${column}`).join(', ')}
+  ${interactionColumnsOf('i')}
 FROM sessions s LEFT JOIN interactions i ON i.session_id = s.id
 WHERE s.id = $1 AND s.owner_id = $2
 ORDER BY i.seq`;
